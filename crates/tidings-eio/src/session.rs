@@ -478,6 +478,17 @@ impl Session {
         }
     }
 
+    /// The transport delivered something that is not a packet: a WebSocket text frame
+    /// that does not decode, or a binary POST. On the carrying transport the session
+    /// closes with [`CloseReason::ParseError`]; on a probing WebSocket the upgrade aborts.
+    pub fn handle_parse_error(&mut self, transport: Transport) {
+        match (transport, self.carrier) {
+            (Transport::WebSocket, Carrier::Upgrading { .. }) => self.abort_upgrade(),
+            (Transport::WebSocket, Carrier::Polling) => {}
+            _ => self.close_now(CloseReason::ParseError, PacketType::Close),
+        }
+    }
+
     /// Runs the timers that are due at `now`: the heartbeat, the upgrade and close deadlines.
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Lifecycle::Closing { reason, deadline } = self.lifecycle {

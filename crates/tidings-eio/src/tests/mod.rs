@@ -584,3 +584,17 @@ fn binary_message_over_websocket_is_an_event() {
         ]
     );
 }
+
+#[test]
+fn undecodable_frame_closes_carrier_but_only_aborts_probe() {
+    let mut harness = Harness::websocket();
+    harness.session.handle_parse_error(Transport::WebSocket);
+    assert_eq!(harness.events(), [Event::Closed(CloseReason::ParseError)]);
+    let mut harness = Harness::opened_polling();
+    harness.session.handle_upgrade_request(harness.now).unwrap();
+    harness.session.handle_parse_error(Transport::WebSocket);
+    assert_eq!(harness.ws_output(), ["<close>"]);
+    assert!(harness.session.is_open());
+    harness.session.handle_parse_error(Transport::Polling);
+    assert_eq!(harness.events(), [Event::Closed(CloseReason::ParseError)]);
+}

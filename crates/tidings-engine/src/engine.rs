@@ -1,0 +1,345 @@
+//! The engine: the session registry and the HTTP entry point that routes each request
+//! (protocol §1.9 order of checks).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+use tidings_eio::{CloseReason, ErrorCode, Session, Sid, Transport};
+use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
+
+use crate::config::EngineConfig;
+use crate::connection::{Connection, RemoteAddr, RequestInfo, SessionSlot, Shared};
+use crate::handler::Handler;
+use crate::response::{self, ResponseBody};
+use crate::{polling, websocket};
+
+/// An Engine.IO v4 server, as a `tower` service. Cheap to clone.
+///
+/// Requests under the configured path are Engine.IO requests; anything else gets 404.
+/// Serve it with [`serve`](crate::serve), with hyper directly (enable upgrades), or mount
+/// it in a router that passes hyper's upgrade extension through (axum does).
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) config: EngineConfig,
+    pub(crate) handler: Box<dyn Handler>,
+    sessions: Mutex<HashMap<Sid, Connection>>,
+    pub(crate) tasks: TaskTracker,
+    /// Signalled when the last session leaves the registry (for [`Engine::close`]).
+    emptied: Notify,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("path", &self.inner.config.path_prefix())
+            .field("sessions", &self.clients_count())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// An engine with `config` that reports every session to `handler`.
+    pub fn new(config: EngineConfig, handler: impl Handler) -> Self {
+        Self {
+            inner: Arc::new(EngineInner {
+                config,
+                handler: Box::new(handler),
+                sessions: Mutex::new(HashMap::new()),
+                tasks: TaskTracker::new(),
+                emptied: Notify::new(),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// How many sessions are open (`clientsCount`).
+    pub fn clients_count(&self) -> usize {
+        self.inner.sessions().len()
+    }
+
+    /// The open session with this id.
+    pub fn connection(&self, sid: Sid) -> Option<Connection> {
+        self.inner.sessions().get(&sid).cloned()
+    }
+
+    /// Closes every session with reason [`CloseReason::ServerClose`] (queued frames are
+    /// flushed first) and waits until they are gone and their tasks have ended.
+    ///
+    /// # Cancel safety
+    /// Cancelling the wait leaves the sessions closing on their own.
+    pub async fn close(&self) {
+        let connections: Vec<Connection> = self.inner.sessions().values().cloned().collect();
+        for connection in &connections {
+            connection.close(CloseReason::ServerClose);
+        }
+        loop {
+            let emptied = self.inner.emptied.notified();
+            if self.clients_count() == 0 {
+                break;
+            }
+            emptied.await;
+        }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+        self.inner.tasks.reopen();
+    }
+
+    /// Handles one HTTP request.
+    async fn handle<B>(inner: Arc<EngineInner>, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: fmt::Display,
+    {
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        let mut response = if request.uri().path().starts_with(inner.config.path_prefix()) {
+            route(&inner, request).await
+        } else {
+            response::plain(StatusCode::NOT_FOUND, "")
+        };
+        if let Some(cors) = &inner.config.cors {
+            response::apply_cors(cors, origin.as_ref(), response.headers_mut());
+        }
+        response
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for Engine
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: fmt::Display,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let inner = self.inner.clone();
+        Box::pin(async move { Ok(Self::handle(inner, request).await) })
+    }
+}
+
+/// The query parameters Engine.IO reads; values are compared raw, as the reference does.
+#[derive(Debug, Default)]
+pub(crate) struct Query<'a> {
+    pub(crate) eio: Option<&'a str>,
+    pub(crate) transport: Option<&'a str>,
+    pub(crate) sid: Option<&'a str>,
+    pub(crate) b64: bool,
+}
+
+impl<'a> Query<'a> {
+    pub(crate) fn parse(query: &'a str) -> Self {
+        let mut parsed = Self::default();
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match key {
+                "EIO" => &mut parsed.eio,
+                "transport" => &mut parsed.transport,
+                "sid" => &mut parsed.sid,
+                "b64" => {
+                    parsed.b64 = !value.is_empty() && value != "0" && value != "false";
+                    continue;
+                }
+                _ => continue,
+            };
+            // The first occurrence wins.
+            slot.get_or_insert(value);
+        }
+        parsed
+    }
+}
+
+async fn route<B>(inner: &Arc<EngineInner>, request: Request<B>) -> Response<ResponseBody>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: fmt::Display,
+{
+    let wants_websocket = websocket::is_upgrade_request(request.headers());
+    // An owned copy (cheap: the URI shares its bytes) so the query can outlive `request`.
+    let uri = request.uri().clone();
+    let reject = |code: ErrorCode| {
+        tracing::debug!(code = code.code(), %uri, "request rejected");
+        if wants_websocket {
+            response::websocket_error(code.message())
+        } else {
+            response::error(code, None)
+        }
+    };
+    if request.method() == Method::OPTIONS && inner.config.cors.is_some() {
+        return response::preflight(request.headers());
+    }
+    let query = Query::parse(uri.query().unwrap_or(""));
+    let Some(transport) = query
+        .transport
+        .and_then(Transport::parse)
+        .filter(|&transport| inner.config.transport_enabled(transport))
+    else {
+        return reject(ErrorCode::UnknownTransport);
+    };
+    if let Some(origin) = request.headers().get(header::ORIGIN)
+        && origin.to_str().is_err()
+    {
+        return reject(ErrorCode::BadRequest);
+    }
+    if let Some(sid) = query.sid {
+        let Some(connection) = Sid::parse(sid).and_then(|sid| inner.sessions().get(&sid).cloned())
+        else {
+            return reject(ErrorCode::UnknownSid);
+        };
+        // Every session here speaks v4, so another EIO value is a protocol mismatch.
+        if query.eio != Some("4") {
+            return reject(ErrorCode::BadRequest);
+        }
+        return match (transport, request.method()) {
+            (Transport::Polling, &Method::GET) => polling::get(connection).await,
+            (Transport::Polling, &Method::POST) => polling::post(inner, connection, request).await,
+            (Transport::Polling, _) => response::plain(StatusCode::INTERNAL_SERVER_ERROR, ""),
+            (Transport::WebSocket, _) => {
+                websocket::upgrade(inner, Some(connection), request, &query)
+            }
+        };
+    }
+    if request.method() != Method::GET {
+        return reject(ErrorCode::BadHandshakeMethod);
+    }
+    if transport == Transport::WebSocket && !wants_websocket {
+        return reject(ErrorCode::BadRequest);
+    }
+    let (parts, body) = request.into_parts();
+    if let Some(allow) = &inner.config.allow_request
+        && let Err(message) = allow(&parts)
+    {
+        tracing::debug!(uri = %parts.uri, "handshake refused by allow_request");
+        return if wants_websocket {
+            response::websocket_error(ErrorCode::Forbidden.message())
+        } else {
+            response::error(ErrorCode::Forbidden, message.as_deref())
+        };
+    }
+    if query.eio != Some("4") {
+        return reject(ErrorCode::UnsupportedProtocolVersion);
+    }
+    match transport {
+        Transport::Polling => {
+            let Some(connection) = inner.open_session(Transport::Polling, &parts, query.b64) else {
+                return response::too_many_sessions();
+            };
+            let mut answer = polling::get(connection.clone()).await;
+            if inner.config.cookie
+                && let Ok(cookie) = HeaderValue::from_str(&format!(
+                    "io={}; Path=/; HttpOnly; SameSite=Lax",
+                    connection.sid()
+                ))
+            {
+                answer.headers_mut().insert(header::SET_COOKIE, cookie);
+            }
+            answer
+        }
+        Transport::WebSocket => {
+            let request = Request::from_parts(parts, body);
+            websocket::upgrade(inner, None, request, &query)
+        }
+    }
+}
+
+impl EngineInner {
+    pub(crate) fn sessions(&self) -> MutexGuard<'_, HashMap<Sid, Connection>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Creates a session, registers it and starts its driver; `None` when the engine
+    /// already holds `max_sessions`.
+    pub(crate) fn open_session(
+        self: &Arc<Self>,
+        transport: Transport,
+        parts: &http::request::Parts,
+        b64: bool,
+    ) -> Option<Connection> {
+        let now = crate::clock::now();
+        let mut sessions = self.sessions();
+        if sessions.len() >= self.config.max_sessions {
+            tracing::warn!(max = self.config.max_sessions, "session limit reached");
+            return None;
+        }
+        let sid = loop {
+            let sid = Sid::from_random(rand::random());
+            if !sessions.contains_key(&sid) {
+                break sid;
+            }
+        };
+        let session = Session::new(sid, self.config.session.clone(), transport, now);
+        let connection = Connection {
+            shared: Arc::new(Shared {
+                sid,
+                session: Mutex::new(SessionSlot::new(session)),
+                wake_driver: Notify::new(),
+                wake_poll: Notify::new(),
+                request: RequestInfo {
+                    uri: parts.uri.clone(),
+                    headers: parts.headers.clone(),
+                    remote_addr: parts.extensions.get::<RemoteAddr>().map(|addr| addr.0),
+                    issued: SystemTime::now(),
+                },
+                engine: Arc::downgrade(self),
+                pending_websocket: Mutex::new(None),
+                b64,
+            }),
+        };
+        sessions.insert(sid, connection.clone());
+        drop(sessions);
+        tracing::debug!(%sid, transport = transport.as_str(), "session opened");
+        self.tasks.spawn(websocket::drive(connection.clone()));
+        connection.deliver_events();
+        Some(connection)
+    }
+
+    pub(crate) fn remove(&self, sid: Sid) {
+        let mut sessions = self.sessions();
+        sessions.remove(&sid);
+        if sessions.is_empty() {
+            self.emptied.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_reads_first_values_raw() {
+        let query = Query::parse("EIO=4&transport=polling&t=abc&sid=x&transport=websocket&b64=1");
+        assert_eq!(query.eio, Some("4"));
+        assert_eq!(query.transport, Some("polling"));
+        assert_eq!(query.sid, Some("x"));
+        assert!(query.b64);
+        let empty = Query::parse("");
+        assert_eq!(empty.eio, None);
+        assert!(!empty.b64);
+    }
+}

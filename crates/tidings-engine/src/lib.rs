@@ -1,0 +1,57 @@
+//! The Engine.IO v4 server: HTTP long-polling, WebSocket and the upgrade between them, on
+//! hyper and tokio.
+//!
+//! The protocol rules live in the sans-IO [`tidings_eio::Session`]; this crate is the IO
+//! around it: it routes HTTP requests, holds the pending GETs, runs one small driver task
+//! per session (timers, and the WebSocket once there is one) and reports every session to
+//! a [`Handler`]. It never names a Socket.IO concept: that is the `tidings` crate's job.
+//!
+//! # Layout
+//! - [`Engine`]: the registry and the `tower` service that routes requests.
+//! - [`EngineConfig`], [`Cors`]: settings.
+//! - [`Handler`], [`Connection`]: the boundary toward the layer above.
+//! - `polling`, `websocket`: the two transports and the per-session driver.
+//! - [`serve`]: a minimal HTTP/1.1 server with graceful shutdown.
+//!
+//! # Example
+//! ```no_run
+//! use bytes::Bytes;
+//! use tidings_engine::{CloseReason, Connection, Engine, EngineConfig, Handler};
+//!
+//! struct Echo;
+//!
+//! impl Handler for Echo {
+//!     fn on_connect(&self, _: &Connection) {}
+//!     fn on_message(&self, connection: &Connection, text: String) {
+//!         let _ = connection.send_text(&text);
+//!     }
+//!     fn on_binary(&self, connection: &Connection, data: Bytes) {
+//!         let _ = connection.send_binary(data);
+//!     }
+//!     fn on_close(&self, _: &Connection, _: CloseReason) {}
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let engine = Engine::new(EngineConfig::default(), Echo);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! tidings_engine::serve(listener, engine, std::future::pending()).await
+//! # }
+//! ```
+
+mod clock;
+mod config;
+mod connection;
+mod engine;
+mod handler;
+mod polling;
+mod response;
+mod serve;
+mod websocket;
+
+pub use config::{AllowRequest, Cors, EngineConfig};
+pub use connection::{Connection, RemoteAddr, RequestInfo, SendError};
+pub use engine::Engine;
+pub use handler::Handler;
+pub use response::ResponseBody;
+pub use serve::serve;
+pub use tidings_eio::{CloseReason, Frame, Sid, Transport};
