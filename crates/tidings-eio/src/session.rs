@@ -308,13 +308,22 @@ impl Session {
         Ok(())
     }
 
-    /// Starts a server-side close. Queued frames are still delivered, then a close packet
-    /// (polling: with the next GET, waiting at most `close_timeout`; WebSocket: a close
-    /// frame). Does nothing if the session is already closing or closed.
+    /// Starts a server-side close. Queued frames are still delivered, then a close packet:
+    /// over polling, a pending GET with nothing queued is answered `1` at once; otherwise
+    /// the queue drains and the next GET gets `6\x1e1` (waiting at most `close_timeout`).
+    /// Over WebSocket the queue drains, then a close frame. Does nothing if the session is
+    /// already closing or closed.
     pub fn close(&mut self, reason: CloseReason, now: Instant) {
         if self.is_open() {
             if let Carrier::Upgrading { .. } = self.carrier {
                 self.abort_upgrade();
+            }
+            if self.carrier != Carrier::WebSocket
+                && self.get == Slot::Busy
+                && self.outbox.is_empty()
+            {
+                self.close_now(reason, PacketType::Close);
+                return;
             }
             self.lifecycle = Lifecycle::Closing {
                 reason,
@@ -552,13 +561,13 @@ impl Session {
             Lifecycle::Closed { answer, .. } => {
                 body.put_u8(answer.as_char());
             }
+            // Queued frames drain first; the GET after that carries the close (§1.8).
+            Lifecycle::Closing { .. } if !self.outbox.is_empty() => {
+                payload::encode(&self.outbox, &mut body);
+                self.outbox.clear();
+            }
             Lifecycle::Closing { reason, .. } => {
-                if self.outbox.is_empty() {
-                    body.put_u8(PacketType::Noop.as_char());
-                } else {
-                    payload::encode(&self.outbox, &mut body);
-                    self.outbox.clear();
-                }
+                body.put_u8(PacketType::Noop.as_char());
                 body.put_u8(payload::SEPARATOR);
                 body.put_u8(PacketType::Close.as_char());
                 self.close_now(reason, PacketType::Close);

@@ -199,6 +199,11 @@ where
     else {
         return reject(ErrorCode::UnknownTransport);
     };
+    // A WebSocket upgrade must name the websocket transport; the reference accepts and
+    // then closes such a socket, refusing it up front is cleaner (§1.5).
+    if wants_websocket && transport == Transport::Polling {
+        return reject(ErrorCode::BadRequest);
+    }
     if let Some(origin) = request.headers().get(header::ORIGIN)
         && origin.to_str().is_err()
     {

@@ -255,6 +255,8 @@ async fn write_owed(
                 }
             }
             Some(WsOutput::Close) => {
+                // Handing out the close may have closed the session: report it first.
+                connection.deliver_events();
                 let _ = socket.close(None).await;
                 return Ok(false);
             }

@@ -510,7 +510,8 @@ fn server_close_flushes_queued_frames_first() {
         harness.session.send(Frame::message("late")),
         Err(SessionError::Closed)
     );
-    assert_eq!(harness.get().unwrap(), "4bye\x1e1");
+    assert_eq!(harness.get().unwrap(), "4bye");
+    assert_eq!(harness.get().unwrap(), "6\x1e1");
 }
 
 #[test]
@@ -518,7 +519,8 @@ fn server_close_with_pending_get_answers_close() {
     let mut harness = Harness::opened_polling();
     assert_eq!(harness.get(), None);
     harness.session.close(CloseReason::ServerClose, harness.now);
-    assert_eq!(harness.answer().unwrap(), "6\x1e1");
+    assert_eq!(harness.answer().unwrap(), "1");
+    assert_eq!(harness.events(), [Event::Closed(CloseReason::ServerClose)]);
 }
 
 #[test]

@@ -1,0 +1,183 @@
+//! WebSocket-only sessions (protocol §1.3, §1.5, §1.7, §1.10).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{fast, start};
+use tidings_engine::{CloseReason, EngineConfig};
+use tidings_testkit::{WsFrame, WsPeer, sid_of};
+
+const WS: &str = "/engine.io/?EIO=4&transport=websocket";
+
+#[tokio::test]
+async fn websocket_handshake_sends_open_with_no_upgrades_then_ping() {
+    let setup = start(fast()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    let open = peer.recv_text().await;
+    let sid = sid_of(&open);
+    assert_eq!(
+        open,
+        format!(
+            r#"0{{"sid":"{sid}","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}}"#
+        )
+    );
+    assert_eq!(peer.recv_text().await, "2", "the ping is the next frame");
+}
+
+#[tokio::test]
+async fn text_and_binary_echo_keep_their_kind() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    peer.send_text("4hello €").await;
+    assert_eq!(peer.recv_text().await, "4hello €");
+    peer.send_binary(&[1, 2, 3, 4]).await;
+    assert_eq!(peer.recv().await, WsFrame::Binary(vec![1, 2, 3, 4].into()));
+    peer.send_text("bAQID").await;
+    assert_eq!(
+        peer.recv().await,
+        WsFrame::Binary(vec![1, 2, 3].into()),
+        "b-text is binary"
+    );
+}
+
+#[tokio::test]
+async fn b64_clients_get_binary_as_base64_text() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), &format!("{WS}&b64=1"))
+        .await
+        .unwrap();
+    peer.recv_text().await;
+    peer.send_binary(&[1, 2, 3, 4]).await;
+    assert_eq!(peer.recv_text().await, "bAQIDBA==");
+}
+
+#[tokio::test]
+async fn messages_in_a_burst_keep_their_order() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    for index in 0..50 {
+        peer.send_text(&format!("4m{index}")).await;
+    }
+    for index in 0..50 {
+        assert_eq!(peer.recv_text().await, format!("4m{index}"));
+    }
+}
+
+#[tokio::test]
+async fn pong_keeps_the_session_alive() {
+    let setup = start(fast()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    for _ in 0..3 {
+        assert_eq!(peer.recv_text().await, "2");
+        peer.send_text("3").await;
+    }
+    assert!(setup.echo.closed.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn missing_pong_closes_the_socket() {
+    let setup = start(fast()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    assert_eq!(peer.recv_text().await, "2");
+    assert_eq!(peer.recv().await, WsFrame::Close(None));
+    assert_eq!(
+        *setup.echo.closed.lock().unwrap(),
+        [CloseReason::PingTimeout]
+    );
+}
+
+#[tokio::test]
+async fn close_packet_closes_at_once() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    peer.send_text("1").await;
+    assert_eq!(peer.recv().await, WsFrame::Close(None));
+    assert_eq!(
+        *setup.echo.closed.lock().unwrap(),
+        [CloseReason::TransportClose]
+    );
+}
+
+#[tokio::test]
+async fn client_ping_closes_the_session() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    peer.send_text("2").await;
+    assert_eq!(peer.recv().await, WsFrame::Close(None));
+    assert_eq!(
+        *setup.echo.closed.lock().unwrap(),
+        [CloseReason::TransportError]
+    );
+}
+
+#[tokio::test]
+async fn undecodable_frame_closes_with_parse_error() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    peer.send_text("abc").await;
+    assert_eq!(peer.recv().await, WsFrame::Close(None));
+    assert_eq!(
+        *setup.echo.closed.lock().unwrap(),
+        [CloseReason::ParseError]
+    );
+}
+
+#[tokio::test]
+async fn oversized_message_closes_with_1009() {
+    let setup = start(EngineConfig::default().max_payload(5)).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    peer.send_text("4aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        .await;
+    assert_eq!(peer.recv().await, WsFrame::Close(Some(1009)));
+    assert_eq!(
+        peer.recv().await,
+        WsFrame::Close(None),
+        "nothing was echoed"
+    );
+    assert_eq!(
+        *setup.echo.closed.lock().unwrap(),
+        [CloseReason::TransportError]
+    );
+}
+
+#[tokio::test]
+async fn client_that_disconnects_closes_the_session() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    peer.close().await;
+    for _ in 0..100 {
+        if setup.engine.clients_count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        *setup.echo.closed.lock().unwrap(),
+        [CloseReason::TransportClose]
+    );
+}
+
+#[tokio::test]
+async fn engine_close_flushes_then_closes_websockets() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    tokio::time::timeout(Duration::from_secs(5), setup.engine.close())
+        .await
+        .unwrap();
+    assert_eq!(peer.recv().await, WsFrame::Close(None));
+    assert_eq!(
+        *setup.echo.closed.lock().unwrap(),
+        [CloseReason::ServerClose]
+    );
+}
