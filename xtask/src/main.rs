@@ -1,18 +1,26 @@
 //! Project automation, std-only so that it builds in seconds.
 //!
-//! `cargo xtask test` is the one command that runs every test: it installs what the
-//! tests need (npm packages from lockfiles, a Python venv, Debian packages) and
-//! starts what they need (servers under test on free ports).
+//! `cargo xtask test` is the one command that runs every test: it installs what the tests
+//! need (npm packages from lockfiles, a Python venv, Debian packages) and starts what they
+//! need (the servers under test, on free ports), then stops them.
+
+mod servers;
 
 use std::env;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+use servers::Server;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("interop") => interop(),
         _ => {
-            eprintln!("usage: cargo xtask test");
+            eprintln!("usage: cargo xtask <test|interop>");
+            eprintln!("  test      every check and test (what CI runs)");
+            eprintln!("  interop   only the interop suites with the real clients");
             return ExitCode::from(2);
         }
     };
@@ -25,12 +33,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The repository root (xtask lives one level below it).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
 /// Runs every check and test of the project, in the order CI wants them.
 fn test() -> Result<(), String> {
-    run("cargo", &["fmt", "--all", "--check"])?;
-    run(
-        "cargo",
-        &[
+    let root = root();
+    run(Command::new("cargo")
+        .args(["fmt", "--all", "--check"])
+        .current_dir(&root))?;
+    run(Command::new("cargo")
+        .args([
             "clippy",
             "--workspace",
             "--all-targets",
@@ -38,22 +56,83 @@ fn test() -> Result<(), String> {
             "--",
             "-D",
             "warnings",
-        ],
-    )?;
-    run("cargo", &["test", "--workspace", "--locked"])?;
+        ])
+        .current_dir(&root))?;
+    if has_nextest() {
+        run(Command::new("cargo")
+            .args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--profile",
+                "ci",
+            ])
+            .current_dir(&root))?;
+    } else {
+        run(Command::new("cargo")
+            .args(["test", "--workspace", "--locked"])
+            .current_dir(&root))?;
+    }
+    run(Command::new("cargo")
+        .args(["test", "--workspace", "--doc", "--locked"])
+        .current_dir(&root))?;
+    run(Command::new("cargo")
+        .args(["doc", "--workspace", "--no-deps", "--locked"])
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .current_dir(&root))?;
+    interop()
+}
+
+/// Builds the example servers, installs the official clients and runs the interop suites.
+fn interop() -> Result<(), String> {
+    let root = root();
+    let interop = root.join("interop");
+    run(Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--example",
+            "engine-echo",
+            "-p",
+            "tidings-engine",
+        ])
+        .current_dir(&root))?;
+    run(Command::new("bash")
+        .arg(interop.join("scripts/setup.sh"))
+        .current_dir(&root))?;
+    let engine_echo = root.join("target/release/examples/engine-echo");
+    let engine = Server::start(&engine_echo, &[], "/engine.io/")?;
+    let engine_small = Server::start(&engine_echo, &["--max-payload", "100"], "/engine.io/")?;
+    run(Command::new("node")
+        .args(["--test", "--test-concurrency=1"])
+        .arg(interop.join("engine"))
+        .env("ENGINE_URL", engine.url())
+        .env("ENGINE_PATH", "/engine.io/")
+        .env("ENGINE_SMALL_URL", engine_small.url())
+        .current_dir(&root))?;
+    drop((engine, engine_small));
     Ok(())
 }
 
+fn has_nextest() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
 /// Runs a command in the foreground and fails when it does.
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
-    eprintln!("xtask: running {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    eprintln!("xtask: running {shown}");
+    let status = command
         .status()
-        .map_err(|err| format!("cannot start {program}: {err}"))?;
+        .map_err(|err| format!("cannot start {shown}: {err}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{program} {} failed with {status}", args.join(" ")))
+        Err(format!("{shown} failed with {status}"))
     }
 }

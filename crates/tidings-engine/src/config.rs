@@ -49,7 +49,7 @@ impl Default for EngineConfig {
             cookie: false,
             allow_request: None,
             max_sessions: 100_000,
-            websocket_read_buffer: 1024,
+            websocket_read_buffer: 256,
         }
     }
 }
@@ -178,7 +178,7 @@ impl EngineConfig {
         self
     }
 
-    /// The read buffer of each WebSocket, in bytes (default 1024). Idle connections keep
+    /// The read buffer of each WebSocket, in bytes (default 256). Idle connections keep
     /// it, so it is small; larger messages grow it while they are read.
     #[must_use]
     pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {

@@ -56,7 +56,7 @@ pub(crate) struct Shared {
     pub(crate) request: RequestInfo,
     pub(crate) engine: Weak<EngineInner>,
     /// A WebSocket that was just accepted for this session, waiting for the driver.
-    pub(crate) pending_websocket: Mutex<Option<crate::websocket::WebSocket>>,
+    pub(crate) pending_websocket: Mutex<Option<Box<crate::websocket::WebSocket>>>,
     /// The client asked for binary as base64 text (`b64=1`).
     pub(crate) b64: bool,
 }

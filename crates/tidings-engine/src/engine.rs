@@ -305,8 +305,8 @@ impl EngineInner {
                 wake_driver: Notify::new(),
                 wake_poll: Notify::new(),
                 request: RequestInfo {
-                    uri: parts.uri.clone(),
-                    headers: parts.headers.clone(),
+                    uri: detached_uri(&parts.uri),
+                    headers: detached_headers(&parts.headers),
                     remote_addr: parts.extensions.get::<RemoteAddr>().map(|addr| addr.0),
                     issued: SystemTime::now(),
                 },
@@ -330,6 +330,25 @@ impl EngineInner {
             self.emptied.notify_waiters();
         }
     }
+}
+
+/// A copy of `headers` in fresh allocations. hyper's header values are slices of the
+/// connection's 8 KiB read buffer, so keeping them would keep that buffer alive for the
+/// whole session.
+fn detached_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut copy = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
+            copy.append(name.clone(), value);
+        }
+    }
+    copy
+}
+
+/// A copy of `uri` in a fresh allocation, for the same reason as [`detached_headers`].
+fn detached_uri(uri: &http::Uri) -> http::Uri {
+    let text = uri.to_string();
+    http::Uri::try_from(text).unwrap_or_else(|_| uri.clone())
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ pub(crate) fn upgrade<B>(
                     .shared
                     .pending_websocket
                     .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(socket);
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(socket));
                 connection.shared.wake_driver.notify_one();
             }
             Err(error) => {
@@ -119,7 +119,10 @@ pub(crate) fn upgrade<B>(
 /// The session's driver: runs its timers and, once it has one, its WebSocket. One task per
 /// session, from the handshake until the session is closed and its socket is gone.
 pub(crate) async fn drive(connection: Connection) {
-    let mut socket: Option<WebSocket> = None;
+    // The socket and the timer live on the heap so that the task of an idle session
+    // stays small; the timer is reset rather than rebuilt on every turn.
+    let mut socket: Option<Box<WebSocket>> = None;
+    let mut timer = Box::pin(tokio::time::sleep(Duration::ZERO));
     loop {
         let handed_over = connection
             .shared
@@ -142,11 +145,13 @@ pub(crate) async fn drive(connection: Connection) {
         if closed && socket.is_none() {
             break;
         }
+        if let Some(deadline) = deadline {
+            timer.as_mut().reset(deadline.into());
+        }
         let notified = connection.shared.wake_driver.notified();
-        let sleep = deadline.map(|deadline| tokio::time::sleep_until(deadline.into()));
         tokio::select! {
             () = notified => {}
-            () = async { if let Some(sleep) = sleep { sleep.await } }, if sleep.is_some() => {
+            () = timer.as_mut(), if deadline.is_some() => {
                 connection.update(|session, now| session.handle_timeout(now));
             }
             message = async { match socket.as_mut() { Some(open) => open.next().await, None => None } },
@@ -158,7 +163,7 @@ pub(crate) async fn drive(connection: Connection) {
                     Received::TooBig => {
                         if let Some(mut open) = socket.take() {
                             let frame = CloseFrame { code: CloseCode::Size, reason: Utf8Bytes::default() };
-                            let _ = tokio::time::timeout(Duration::from_secs(1), open.close(Some(frame))).await;
+                            let _ = tokio::time::timeout(Duration::from_secs(1), WebSocketStream::close(&mut open, Some(frame))).await;
                         }
                     }
                 }
