@@ -21,7 +21,7 @@
 //   namespace `/refuse`: a middleware refuses every connection with
 //       Error('not authorized') and data {reason: 'token'}.
 //
-// Options: --recovery turns connection state recovery on; --ping-interval N
+// Options: --stdin-lifeline exits when stdin closes; --recovery turns connection state recovery on; --ping-interval N
 // and --ping-timeout N set the heartbeat (ms).
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
@@ -88,7 +88,10 @@ httpServer.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${httpServer.address().port}\n`);
 });
 
-// Exit when the parent test process goes away (stdin closes) or asks us to.
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+// With --stdin-lifeline (used by the tests), exit when the parent process
+// goes away and our stdin closes, so a crashed test run leaves no server.
+if (args.includes('--stdin-lifeline')) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
 process.on('SIGTERM', () => process.exit(0));
