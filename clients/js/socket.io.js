@@ -759,9 +759,11 @@ class Engine extends Emitter {
 
   _onError(err) {
     if (this.readyState === 'closed') return;
-    // While opening, fall back to the next allowed transport (e.g. polling
-    // when WebSocket is blocked) before giving up.
-    if (this.readyState === 'opening' && !this.id && this._candidates.length) {
+    // A WebSocket that fails while opening (blocked by a proxy, no server
+    // support) falls back to the next allowed transport. Polling failures are
+    // reported as they are: they carry the HTTP status worth seeing.
+    if (this.readyState === 'opening' && !this.id && this._candidates.length &&
+        this.transport.name === 'websocket') {
       this.transport.off();
       this.transport.close();
       this._openNext();

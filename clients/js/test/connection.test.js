@@ -208,3 +208,36 @@ test('server disconnect gives "io server disconnect" and no reconnection', { ...
   await delay(300);
   assert.equal(attempts, 0);
 });
+
+test('retries with ackTimeout: resends until acked, then fails', T, async () => {
+  const s = client('', { transports: ['polling'], ackTimeout: 150, retries: 2 });
+  let echoes = 0;
+  s.on('message-back', () => { echoes++; });
+  // `message` is never acked: 1 try + 2 retries, then the error.
+  const [err] = await new Promise((resolve) => s.emit('message', 'again', (...a) => resolve(a)));
+  assert.equal(err.message, 'operation has timed out');
+  await until(() => echoes === 3, 2000, 'three deliveries');
+  // An acked event succeeds on the first try, with (null, ...args).
+  const ok = await new Promise((resolve) => s.emit('message-with-ack', 'once', (...a) => resolve(a)));
+  assert.deepEqual(ok, [null, 'once']);
+  assert.equal(await s.emitWithAck('message-with-ack', 'promise'), 'promise');
+});
+
+test('rememberUpgrade starts with WebSocket after a successful upgrade', T, async () => {
+  const first = client();
+  await once(first, 'connect');
+  await until(() => first.io.engine.transport.name === 'websocket', 5000, 'the upgrade');
+  const s = client('', { rememberUpgrade: true });
+  assert.equal(s.io.engine.transport.name, 'websocket', 'no polling handshake');
+  await once(s, 'connect');
+  assert.equal(s.io.engine.transport.name, 'websocket');
+});
+
+test('pending acks fail with "socket has been disconnected" when the link drops', { ...T, ...needsHooks }, async () => {
+  const s = client('', { transports: ['websocket'] });
+  await once(s, 'connect');
+  const pending = s.emitWithAck('message', 'never acked');
+  s.emit('close-transport');
+  await assert.rejects(pending, /socket has been disconnected/);
+  await once(s, 'connect'); // and it reconnects
+});

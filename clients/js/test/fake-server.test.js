@@ -21,7 +21,7 @@ afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c();
 async function fakeServer(opts = {}) {
   const handshake = { sid: 'fake-sid', upgrades: opts.upgrades || [], pingInterval: opts.pingInterval || 25000,
     pingTimeout: opts.pingTimeout || 20000, maxPayload: opts.maxPayload || 1000000 };
-  const state = { queue: [], pendingGet: null, posts: [] };
+  const state = { queue: [], pendingGet: null, posts: [], requests: [] };
   const flush = () => {
     if (state.pendingGet && state.queue.length) {
       const res = state.pendingGet;
@@ -32,6 +32,7 @@ async function fakeServer(opts = {}) {
   const send = (...raw) => { state.queue.push(...raw); flush(); };
   const srv = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
+    state.requests.push({ method: req.method, url, headers: req.headers });
     if (opts.refuse) {
       res.writeHead(opts.refuse, { 'Content-Type': 'application/json' });
       res.end('{"code":3,"message":"Bad request"}');
@@ -61,7 +62,7 @@ async function fakeServer(opts = {}) {
   // A WebSocket upgrade request is refused by closing the socket.
   srv.on('upgrade', (req, socket) => socket.destroy());
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const fake = { url: `http://127.0.0.1:${srv.address().port}`, send, posts: state.posts };
+  const fake = { url: `http://127.0.0.1:${srv.address().port}`, send, posts: state.posts, requests: state.requests };
   cleanups.push(() => new Promise((r) => { srv.closeAllConnections(); srv.close(r); }));
   return fake;
 }
@@ -238,4 +239,35 @@ test('exceptions in application listeners do not break the connection', T, async
   await until(() => thrown.length === 1, 2000, 'the reported exception');
   assert.deepEqual(thrown, ['listener failed']);
   assert.equal(s.connected, true);
+});
+
+test('path, query and extraHeaders reach the polling requests', T, async () => {
+  const fake = await fakeServer();
+  const s = client(fake.url + '/?fromUrl=1&shared=url', { path: '/my-path', query: { token: 'q t', shared: 'opt' },
+    extraHeaders: { 'x-test': 'yes' } });
+  await once(s, 'connect');
+  s.emit('message', 'x');
+  await until(() => fake.posts.some((b) => b.includes('"x"')), 3000, 'the POST');
+  for (const r of fake.requests) {
+    assert.equal(r.url.pathname, '/my-path/');
+    const q = r.url.searchParams;
+    assert.deepEqual([q.get('EIO'), q.get('transport'), q.get('token'), q.get('fromUrl'), q.get('shared')],
+      ['4', 'polling', 'q t', '1', 'opt']);
+    assert.equal(typeof q.get('t'), 'string');
+    assert.equal(r.headers['x-test'], 'yes');
+  }
+  const after = fake.requests.slice(1);
+  assert.ok(after.length >= 2 && after.every((r) => r.url.searchParams.get('sid') === 'fake-sid'));
+  assert.equal(fake.requests[0].url.searchParams.get('sid'), null);
+  assert.equal(new Set(fake.requests.map((r) => r.url.searchParams.get('t'))).size, fake.requests.length, 'cache buster per request');
+});
+
+test('closing sends a close packet and leaves no request behind', T, async () => {
+  const fake = await fakeServer();
+  const s = client(fake.url);
+  await once(s, 'connect');
+  s.disconnect();
+  await until(() => fake.posts.includes('1'), 3000, 'the close packet');
+  assert.ok(fake.posts.some((b) => b.split('\x1e').includes('41')), 'DISCONNECT sent before closing');
+  assert.equal(s.io.engine.readyState, 'closed');
 });
