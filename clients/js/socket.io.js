@@ -603,9 +603,13 @@ class Engine extends Emitter {
     } catch (err) {
       h = null;
     }
-    if (this.readyState !== 'opening' || !h || typeof h.sid !== 'string' ||
-        typeof h.pingInterval !== 'number' || typeof h.pingTimeout !== 'number') {
-      this._onClose('parse error', new Error('invalid handshake: ' + String(json)));
+    if (this.readyState !== 'opening') {
+      this._onClose('parse error', new Error('unexpected second handshake'));
+      return;
+    }
+    if (!h || typeof h.sid !== 'string' || typeof h.pingInterval !== 'number' || typeof h.pingTimeout !== 'number') {
+      // Still opening: report it as a failed connection attempt (connect_error).
+      this._onError(transportError('parse error', 'invalid handshake', json));
       return;
     }
     this.id = h.sid;

@@ -271,3 +271,13 @@ test('closing sends a close packet and leaves no request behind', T, async () =>
   assert.ok(fake.posts.some((b) => b.split('\x1e').includes('41')), 'DISCONNECT sent before closing');
   assert.equal(s.io.engine.readyState, 'closed');
 });
+
+test('an invalid handshake gives connect_error, not a hang', T, async () => {
+  const srv = http.createServer((req, res) => res.end('0{"nope":true}'));
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => { srv.closeAllConnections(); srv.close(r); }));
+  const s = client(`http://127.0.0.1:${srv.address().port}`);
+  const [err] = await once(s, 'connect_error', 3000);
+  assert.equal(err.message, 'parse error');
+  assert.equal(err.description, 'invalid handshake');
+});
