@@ -479,13 +479,9 @@ class WS extends Transport {
     const ws = this.ws;
     if (!ws) return;
     this.ws = null;
+    // Detach first: events of a socket we dropped must not reach the engine.
     ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-    try {
-      ws.close();
-    } catch (err) {
-      // close() only throws for invalid codes, and we pass none; nothing is lost.
-      void err;
-    }
+    ws.close(); // throws only for an invalid code or reason, and we pass none
   }
 }
 
@@ -1054,6 +1050,29 @@ function queryObject(q) {
 }
 
 /**
+ * @typedef {object} ManagerOptions
+ * @property {string} [path='/socket.io/'] server path (a trailing slash is added)
+ * @property {string[]} [transports=['polling','websocket']] tried in order; polling upgrades to the next
+ * @property {boolean} [upgrade=true] probe the server's upgrades after a polling handshake
+ * @property {boolean} [rememberUpgrade=false] start with WebSocket once one has worked
+ * @property {object|string} [query] extra query parameters of every request
+ * @property {object|function(function(object))} [auth] CONNECT payload, or a function giving it
+ * @property {number|false} [timeout=20000] connect timeout (ms) of each Engine.IO handshake
+ * @property {boolean} [reconnection=true]
+ * @property {number} [reconnectionAttempts=Infinity]
+ * @property {number} [reconnectionDelay=1000] first delay (ms), doubled per attempt
+ * @property {number} [reconnectionDelayMax=5000]
+ * @property {number} [randomizationFactor=0.5] jitter, 0 to 1
+ * @property {boolean} [autoConnect=true]
+ * @property {boolean} [withCredentials=false] send cookies cross-origin (polling)
+ * @property {Object<string,string>} [extraHeaders] polling requests only (a browser WebSocket cannot)
+ * @property {number} [ackTimeout] default ack timeout (ms) of every emit with an ack
+ * @property {number} [retries] resend an emit this many times until acked (needs a timeout)
+ * @property {boolean} [forceNew=false] io() only: use a Manager of its own
+ * @property {boolean} [multiplex=true] io() only: false is the same as forceNew
+ */
+
+/**
  * Owns one Engine.IO connection shared by the sockets of several namespaces,
  * and reconnects it with backoff.
  * Events: `open`, `error` (err), `close` (reason, description), `ping`,
@@ -1063,7 +1082,7 @@ function queryObject(q) {
 class Manager extends Emitter {
   /**
    * @param {string} [uri] server URL (the path part is ignored: namespaces go to `socket()`)
-   * @param {object} [opts] see README for the options
+   * @param {ManagerOptions} [opts]
    */
   constructor(uri, opts) {
     super();
@@ -1653,8 +1672,8 @@ const cache = {};
  * Returns a socket for the namespace in `uri` (default "/"). Sockets to the
  * same origin and path share one Manager (one Engine.IO connection) unless
  * `forceNew` or `multiplex: false` is given, or the namespace is already in use.
- * @param {string|object} [uri] defaults to the page's origin
- * @param {object} [opts]
+ * @param {string|ManagerOptions} [uri] defaults to the page's origin
+ * @param {ManagerOptions} [opts]
  * @returns {Socket}
  */
 function io(uri, opts) {
