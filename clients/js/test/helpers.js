@@ -27,19 +27,39 @@ function spawnServer(args = []) {
   const child = spawn(process.execPath, [path.join(__dirname, 'reference-server.mjs'), '--stdin-lifeline', ...args],
     { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  // Every stdout line, for waitForLine().
+  const lines = [];
+  const lineWaiters = new Set();
+  let partial = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop();
+    for (const line of parts) {
+      lines.push(line);
+      for (const w of lineWaiters) w(line);
+    }
+  });
+  const waitForLine = (re, ms = 10000) => {
+    const seen = lines.find((l) => re.test(l));
+    if (seen) return Promise.resolve(seen);
+    let waiter;
+    const p = new Promise((resolve) => {
+      waiter = (line) => { if (re.test(line)) resolve(line); };
+      lineWaiters.add(waiter);
+    });
+    return within(p, ms, `a server line matching ${re}`).finally(() => lineWaiters.delete(waiter));
+  };
   return new Promise((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => { child.kill(); reject(new Error('reference server did not start in 10 s')); }, 10000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = /listening (\d+)/.exec(out);
-      if (!m) return;
+    waitForLine(/^listening \d+$/, 10000).then((line) => {
       clearTimeout(timer);
       resolve({
-        url: `http://127.0.0.1:${m[1]}`,
+        url: `http://127.0.0.1:${line.split(' ')[1]}`,
         close: () => { child.kill('SIGTERM'); return exited; },
+        waitForLine,
       });
-    });
+    }, () => {});
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`reference server exited (${code})`)); });
   });
 }

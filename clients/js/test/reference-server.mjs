@@ -23,7 +23,10 @@
 //
 // Options: --stdin-lifeline exits when stdin closes; --recovery turns connection state recovery on; --ping-interval N
 // and --ping-timeout N set the heartbeat (ms).
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
 
 const args = process.argv.slice(2);
@@ -33,12 +36,43 @@ function numberArg(name, fallback) {
 }
 
 const httpServer = createServer();
+
+// Test pages for the headless-browser test: our client files and the pages
+// under /client/ (outside /socket.io/, which Engine.IO owns), and POST
+// /client/report, which prints `report <json>` on stdout.
+const root = fileURLToPath(new URL('..', import.meta.url));
+const STATIC = {
+  '/client/socket.io.js': ['socket.io.js', 'application/javascript'],
+  '/client/socket.io.esm.js': ['socket.io.esm.js', 'application/javascript'],
+  '/client/check.js': ['test/browser/check.js', 'application/javascript'],
+  '/client/classic.html': ['test/browser/classic.html', 'text/html'],
+  '/client/esm.html': ['test/browser/esm.html', 'text/html'],
+};
+httpServer.on('request', (req, res) => {
+  const path = new URL(req.url, 'http://localhost').pathname;
+  if (req.method === 'POST' && path === '/client/report') {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      process.stdout.write(`report ${body.replace(/\n/g, ' ')}\n`);
+      res.end('ok');
+    });
+    return;
+  }
+  const file = STATIC[path];
+  if (!file) { res.writeHead(404).end(); return; }
+  res.writeHead(200, { 'Content-Type': file[1] });
+  res.end(readFileSync(join(root, file[0])));
+});
 const options = {
   pingInterval: numberArg('--ping-interval', 25000),
   pingTimeout: numberArg('--ping-timeout', 20000),
   // The tests run on one machine; a short connect timeout frees sessions of
   // clients that were killed before they joined a namespace.
   connectTimeout: 5000,
+  // Never serve the official client by mistake: the tests load ours.
+  serveClient: false,
 };
 if (args.includes('--recovery')) {
   options.connectionStateRecovery = { maxDisconnectionDuration: 60000 };
