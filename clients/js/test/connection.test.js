@@ -210,7 +210,7 @@ test('server disconnect gives "io server disconnect" and no reconnection', { ...
 });
 
 test('retries with ackTimeout: resends until acked, then fails', T, async () => {
-  const s = client('', { transports: ['polling'], ackTimeout: 150, retries: 2 });
+  const s = client('', { transports: ['polling'], ackTimeout: 300, retries: 2 });
   let echoes = 0;
   s.on('message-back', () => { echoes++; });
   // `message` is never acked: 1 try + 2 retries, then the error.
