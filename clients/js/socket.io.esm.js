@@ -298,8 +298,9 @@ class Transport extends Emitter {
 
 /** Whether the environment can run a transport right now. */
 function transportAvailable(name) {
-  if (name === 'polling') return typeof fetch === 'function';
-  if (name === 'websocket') return typeof WebSocket === 'function';
+  // typeof, not a call: some engines report host constructors as 'object'.
+  if (name === 'polling') return typeof fetch !== 'undefined';
+  if (name === 'websocket') return typeof WebSocket !== 'undefined';
   return false;
 }
 
