@@ -32,6 +32,7 @@ export async function openSocket(t, mode, { url = ENGINE_URL, waitUpgrade = true
     socket.once('error', (err) => reject(new Error(`engine.io-client error before open: ${err?.message ?? err}`)));
   });
   const upgrade = mode.upgrade && waitUpgrade ? nextEvent(socket, 'upgrade', { ms: WAIT_MS * 2 }) : null;
+  upgrade?.catch(() => {});
   const [[hs]] = await Promise.all([handshake, opened]);
   if (upgrade) await upgrade;
   return { socket, handshake: hs, isUpgraded: () => upgraded };

@@ -66,6 +66,9 @@ export async function connect(t, { url = SIO_URL, nsp = '/', mode = MODES[0], wa
   const auth = nextEvent(socket, 'auth');
   // The manager creates its engine synchronously in io(), so the upgrade listener cannot miss it.
   const upgrade = mode.upgrade && waitUpgrade ? nextEvent(socket.io.engine, 'upgrade', { ms: WAIT_MS * 2 }) : null;
+  // These are awaited below; until then a rejection must not count as unhandled.
+  auth.catch(() => {});
+  upgrade?.catch(() => {});
   await connected(socket);
   const [authPayload] = await auth;
   if (upgrade) await upgrade;
