@@ -26,6 +26,9 @@ function command(suite) {
     if (!existsSync(python)) throw new Error(`${python} is missing: run interop/scripts/setup.sh first`);
     return [python, ['-m', 'pytest', join(INTEROP, 'python')]];
   }
+  if (!existsSync(join(INTEROP, 'node_modules', 'socket.io-client'))) {
+    throw new Error(`${join(INTEROP, 'node_modules')} is missing: run interop/scripts/setup.sh first`);
+  }
   return [process.execPath, ['--test', '--test-timeout=60000', join(INTEROP, suite)]];
 }
 
