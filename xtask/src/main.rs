@@ -103,17 +103,42 @@ fn interop() -> Result<(), String> {
         .arg(interop.join("scripts/setup.sh"))
         .current_dir(&root))?;
     let engine_echo = root.join("target/release/examples/engine-echo");
-    let engine = Server::start(&engine_echo, &[], "/engine.io/")?;
+    // Heartbeats fast enough for the heartbeat tests, with a generous timeout for a busy box.
+    let heartbeat = ["--ping-interval-ms", "1000", "--ping-timeout-ms", "5000"];
+    let engine = Server::start(&engine_echo, &heartbeat, "/engine.io/")?;
     let engine_small = Server::start(&engine_echo, &["--max-payload", "100"], "/engine.io/")?;
     run(Command::new("node")
-        .args(["--test", "--test-concurrency=1"])
-        .arg(interop.join("engine"))
+        .arg(interop.join("scripts/run-suites.mjs"))
+        .arg("engine")
         .env("ENGINE_URL", engine.url())
         .env("ENGINE_PATH", "/engine.io/")
         .env("ENGINE_SMALL_URL", engine_small.url())
         .current_dir(&root))?;
     drop((engine, engine_small));
-    Ok(())
+    js_client()
+}
+
+/// Tests our own browser client (`clients/js`) with `node --test`, in Node and in
+/// headless Chromium.
+fn js_client() -> Result<(), String> {
+    ensure_debian_package("chromium", "/usr/bin/chromium")?;
+    let client = root().join("clients/js");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&client))?;
+    run(Command::new("npm").arg("test").current_dir(&client))
+}
+
+/// Installs a Debian package with apt-get unless `probe` (a file it provides) exists.
+fn ensure_debian_package(package: &str, probe: &str) -> Result<(), String> {
+    if Path::new(probe).exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing {package} with apt-get");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends", package])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn has_nextest() -> bool {
