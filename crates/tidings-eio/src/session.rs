@@ -308,6 +308,22 @@ impl Session {
         Ok(())
     }
 
+    /// Queues several frames that must stay together (a packet and its attachments):
+    /// either all are queued, in order, or none is.
+    ///
+    /// # Errors
+    /// As [`Session::send`], checked for the whole group.
+    pub fn send_all(&mut self, frames: &[Frame]) -> Result<(), SessionError> {
+        if !self.is_open() {
+            return Err(SessionError::Closed);
+        }
+        if self.outbox.len() + frames.len() > self.config.max_queued_frames {
+            return Err(SessionError::QueueFull);
+        }
+        self.outbox.extend(frames.iter().cloned());
+        Ok(())
+    }
+
     /// Starts a server-side close. Queued frames are still delivered, then a close packet:
     /// over polling, a pending GET with nothing queued is answered `1` at once; otherwise
     /// the queue drains and the next GET gets `6\x1e1` (waiting at most `close_timeout`).

@@ -135,11 +135,36 @@ impl Connection {
         let transport = slot.session.transport();
         let poll_pending = slot.session.has_pending_poll();
         drop(slot);
+        self.wake_for(transport, poll_pending);
+        Ok(())
+    }
+
+    /// Wakes whoever carries newly queued frames: the driver for a WebSocket, the
+    /// pending GET for polling (without one, the next GET takes them).
+    fn wake_for(&self, transport: Transport, poll_pending: bool) {
         match transport {
             Transport::WebSocket => self.shared.wake_driver.notify_one(),
             Transport::Polling if poll_pending => self.shared.wake_poll.notify_one(),
             Transport::Polling => {}
         }
+    }
+
+    /// Queues frames that must stay together and in order, such as a packet and its
+    /// binary attachments: all are queued or none is. Cloning a frame shares its bytes, so
+    /// the same frames can be sent to many connections.
+    ///
+    /// # Errors
+    /// As [`Connection::send`], for the whole group.
+    pub fn send_frames(&self, frames: &[Frame]) -> Result<(), SendError> {
+        let mut slot = self.lock();
+        slot.session.send_all(frames).map_err(|error| match error {
+            SessionError::QueueFull => SendError::QueueFull,
+            _ => SendError::Closed,
+        })?;
+        let transport = slot.session.transport();
+        let poll_pending = slot.session.has_pending_poll();
+        drop(slot);
+        self.wake_for(transport, poll_pending);
         Ok(())
     }
 

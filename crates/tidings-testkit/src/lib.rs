@@ -6,7 +6,7 @@
 //!
 //! # Layout
 //! - [`TestServer`]: serves a service on `127.0.0.1:0` until dropped.
-//! - [`http`], [`HttpReply`]: one request on its own connection.
+//! - [`http()`], [`HttpReply`]: one request on its own connection.
 //! - [`WsPeer`]: a WebSocket client that sends and expects literal frames.
 
 #![allow(clippy::unwrap_used)]

@@ -600,3 +600,26 @@ fn undecodable_frame_closes_carrier_but_only_aborts_probe() {
     harness.session.handle_parse_error(Transport::Polling);
     assert_eq!(harness.events(), [Event::Closed(CloseReason::ParseError)]);
 }
+
+#[test]
+fn grouped_frames_are_queued_all_or_none() {
+    let config = SessionConfig {
+        max_queued_frames: 3,
+        ..config()
+    };
+    let mut harness = Harness::with(config, Transport::WebSocket);
+    let group = [
+        Frame::message("51-[]"),
+        Frame::Binary(Bytes::from_static(&[1])),
+    ];
+    harness.session.send_all(&group).unwrap();
+    assert_eq!(
+        harness.session.send_all(&group),
+        Err(SessionError::QueueFull)
+    );
+    assert_eq!(
+        harness.ws_output().len(),
+        3,
+        "open packet plus the one group"
+    );
+}
