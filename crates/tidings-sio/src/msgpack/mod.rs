@@ -104,6 +104,8 @@ pub fn encode_into(packet: &Packet, dst: &mut BytesMut) -> Result<(), EncodeErro
 ///
 /// The parser is stateless: attachments are inside the message, and their
 /// number is bounded by `limits.max_attachments` as each one is met.
+/// Placeholders are numbered in traversal order, as the reference encoders
+/// number them.
 ///
 /// # Errors
 ///
