@@ -66,8 +66,8 @@ pub enum DecodeError {
     InvalidNamespace,
     /// (msgpack) The message is not one well-formed msgpack map: truncated,
     /// trailing bytes, a reserved marker, a string that is not UTF-8, a
-    /// non-string map key, or an extension type the reference does not
-    /// produce. Reaction: close the Engine.IO connection (`parse error`).
+    /// non-string or repeated map key, or an extension type the reference
+    /// does not produce. Reaction: close the Engine.IO connection (`parse error`).
     #[error("malformed msgpack")]
     InvalidMsgpack,
     /// (msgpack) Arrays and maps nest deeper than 128 levels. Reaction: close

@@ -14,10 +14,11 @@
 //!
 //! Validation is the text parser's (spec §2.1), plus the npm parser's own
 //! rules: `nsp` must be a string, an EVENT or ACK must carry an array, and
-//! there may be no trailing bytes. Two differences are deliberate: a negative
-//! ack id is refused (the npm parser accepts any integer), and `bin` values
-//! outside an EVENT or ACK are refused (the text parser cannot carry them
-//! there either).
+//! there may be no trailing bytes. Three differences are deliberate: a
+//! negative ack id is refused (the npm parser accepts any integer), `bin`
+//! values outside an EVENT or ACK are refused (the text parser cannot carry
+//! them there either), and so is a map key given twice (no JavaScript object
+//! encodes that way, and it would leave an attachment without placeholder).
 
 mod read;
 mod write;
@@ -132,26 +133,34 @@ pub fn decode(src: &[u8], limits: &DecoderLimits) -> Result<Packet, DecodeError>
     let mut data = None;
     for _ in 0..entries {
         let key = reader.key()?;
-        // Only `data` may hold binary values; anything another key read is
-        // dropped with that key's value.
-        let kept = reader.attachments.len();
-        match key {
-            "data" => {
-                // A repeated key replaces the earlier value, as in JavaScript.
-                reader.attachments.clear();
-                data = reader.value(1)?;
+        let slot = match key {
+            "type" => &mut kind,
+            "nsp" => &mut nsp,
+            "id" => &mut id,
+            "data" => &mut data,
+            _ => {
+                // Unknown keys (the JS client's `options`) are skipped, and
+                // so are any binary values inside them.
+                let kept = reader.attachments.len();
+                reader.value(1)?;
+                reader.attachments.truncate(kept);
                 continue;
             }
-            "type" => kind = reader.value(1)?,
-            "nsp" => nsp = reader.value(1)?,
-            "id" => id = reader.value(1)?,
-            _ => {
-                reader.value(1)?;
-            }
+        };
+        // A JavaScript object cannot hold a key twice.
+        if slot.is_some() {
+            return Err(DecodeError::InvalidMsgpack);
         }
-        reader.attachments.truncate(kept);
+        let kept = reader.attachments.len();
+        *slot = Some(reader.value(1)?);
+        // Only `data` may carry binary values.
+        if key != "data" && reader.attachments.len() > kept {
+            return Err(DecodeError::UnexpectedBinary);
+        }
     }
     reader.finish()?;
+    // The inner `None` is `undefined`, which counts as absent.
+    let (kind, nsp, id, data) = (kind.flatten(), nsp.flatten(), id.flatten(), data.flatten());
 
     let kind = kind
         .as_ref()

@@ -214,6 +214,11 @@ impl<'a> Reader<'a> {
         let mut map = Map::with_capacity(len.min(self.remaining() / 2));
         for _ in 0..len {
             let key = self.key()?;
+            // JavaScript objects cannot hold a key twice, so no real client
+            // sends one; refusing it keeps every attachment referenced once.
+            if map.contains_key(key) {
+                return Err(DecodeError::InvalidMsgpack);
+            }
             if let Some(value) = self.value(depth + 1)? {
                 map.insert(key.to_owned(), value);
             }

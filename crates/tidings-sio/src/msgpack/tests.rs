@@ -494,7 +494,7 @@ fn forged_placeholder_map_is_rejected() {
 }
 
 #[test]
-fn repeated_data_key_keeps_only_the_last_value_and_its_bins() {
+fn repeated_keys_are_rejected() {
     let src = mp(&[
         &[0x84],
         &s("type"),
@@ -506,10 +506,30 @@ fn repeated_data_key_keeps_only_the_last_value_and_its_bins() {
         &s("nsp"),
         &s("/"),
     ]);
-    assert_eq!(
-        decode_default(&src),
-        Ok(Packet::event("/", json!(["b"]), vec![], None))
-    );
+    assert_eq!(decode_default(&src), Err(DecodeError::InvalidMsgpack));
+    let data = mp(&[
+        &[0x92, 0xa1, b'a', 0x82],
+        &s("k"),
+        &[0xc4, 1, 7],
+        &s("k"),
+        &[1],
+    ]);
+    let src = mp(&[
+        &[0x83],
+        &s("type"),
+        &[2],
+        &s("data"),
+        &data,
+        &s("nsp"),
+        &s("/"),
+    ]);
+    assert_eq!(decode_default(&src), Err(DecodeError::InvalidMsgpack));
+}
+
+#[test]
+fn binary_in_type_nsp_or_id_is_rejected() {
+    let src = mp(&[&[0x82], &s("type"), &[1], &s("nsp"), &[0xc4, 1, b'/']]);
+    assert_eq!(decode_default(&src), Err(DecodeError::UnexpectedBinary));
 }
 
 #[test]
