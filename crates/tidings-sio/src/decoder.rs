@@ -67,6 +67,21 @@ impl Default for DecoderLimits {
 /// - On `Err`, the decoder drops any half-built packet and is idle again; the
 ///   server closes the Engine.IO connection anyway (spec §2.7).
 ///
+/// # Differences from socket.io-parser 4.2.7
+///
+/// The rules are the reference decoder's (spec §2.2), including its leniency:
+/// a packet without payload is accepted for every type (`2`, `31`), so an
+/// EVENT may arrive with `data: None`. Where the reference relies on
+/// JavaScript coercion, this decoder is stricter, and no official client is
+/// affected:
+///
+/// - an empty message is refused (the reference reads it as CONNECT);
+/// - counts and ack ids are ASCII digits only, and an ack id must fit a
+///   `u64` (at most 20 digits);
+/// - a placeholder in a packet without attachments is refused instead of
+///   passed through as plain data, and every placeholder is rewritten into
+///   the canonical form of [`placeholder`](crate::placeholder).
+///
 /// # Examples
 ///
 /// ```
@@ -236,7 +251,7 @@ fn decode_text(text: &str, limits: &DecoderLimits) -> Result<(Packet, usize), De
 
     let packet = Packet {
         kind,
-        nsp: if nsp.is_empty() { "/" } else { nsp }.to_owned(),
+        nsp: nsp.to_owned(),
         id,
         data,
         // The count was checked against the limit, so this is bounded.
