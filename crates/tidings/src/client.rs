@@ -1,0 +1,267 @@
+//! One Engine.IO connection seen from Socket.IO: it decodes packets and routes them to
+//! the connection's sockets, one per namespace.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use tidings_eio::{CloseReason, Sid};
+use tidings_engine::{Connection, Frame, Handler, SendError};
+use tidings_sio::{Packet, PacketType};
+
+use crate::args::Args;
+use crate::config::ServerConfig;
+use crate::error::EmitError;
+use crate::event::Event;
+use crate::handshake::Handshake;
+use crate::parser::PacketDecoder;
+use crate::reason::DisconnectReason;
+use crate::server::ServerState;
+use crate::socket::{Job, Socket, close_for_violation, lock};
+
+/// The Socket.IO side of one Engine.IO connection.
+pub(crate) struct Client {
+    pub(crate) connection: Connection,
+    config: Arc<ServerConfig>,
+    decoder: Mutex<PacketDecoder>,
+    /// The connection's sockets by namespace name.
+    sockets: Mutex<HashMap<String, Socket>>,
+    /// Whether any namespace connected yet (the connect timeout stops then).
+    connected: AtomicBool,
+    handshake: Handshake,
+}
+
+impl Client {
+    pub(crate) fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    pub(crate) fn mark_connected(&self) {
+        self.connected.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// Queues frames for the client, applying the back-pressure policy: a volatile packet
+    /// the transport cannot take now is dropped; a packet that finds the queue full
+    /// closes the connection ("transport error"), since dropping it would break delivery.
+    pub(crate) fn send(&self, frames: &[Frame], volatile: bool) -> Result<(), EmitError> {
+        if volatile && !self.connection.is_writable() {
+            return Ok(());
+        }
+        match self.connection.send_frames(frames) {
+            Ok(()) => Ok(()),
+            Err(SendError::QueueFull) if volatile => Ok(()),
+            Err(SendError::QueueFull) => {
+                tracing::debug!(sid = %self.connection.sid(), "outgoing queue full, closing");
+                self.connection.close(CloseReason::TransportError);
+                Err(EmitError::Disconnected)
+            }
+            Err(_) => Err(EmitError::Disconnected),
+        }
+    }
+
+    /// Forgets `socket` if it is still this client's socket for its namespace.
+    pub(crate) fn remove_socket(&self, socket: &Socket) {
+        let mut sockets = lock(&self.sockets);
+        let name = socket.namespace().name();
+        if sockets.get(name).is_some_and(|current| current == socket) {
+            sockets.remove(name);
+        }
+    }
+
+    /// Disconnects every socket of the connection, then closes it (`disconnect(true)`).
+    pub(crate) fn disconnect_all(&self) {
+        let sockets: Vec<Socket> = lock(&self.sockets).values().cloned().collect();
+        for socket in sockets {
+            socket.leave_namespace();
+        }
+        self.connection.close(CloseReason::ForcedClose);
+    }
+
+    /// Sends a packet that belongs to no socket (CONNECT_ERROR for an unknown namespace).
+    fn send_packet(&self, packet: &Packet) {
+        if let Ok(frames) = self.config.parser.encode(packet) {
+            let _ = self.send(&frames, false);
+        }
+    }
+
+    fn handle_packet(self: &Arc<Self>, state: &ServerState, packet: Packet) {
+        let Packet {
+            kind,
+            nsp,
+            id,
+            data,
+            attachments,
+        } = packet;
+        match kind {
+            PacketType::Connect => self.handle_connect(state, nsp, data),
+            PacketType::Disconnect => {
+                let socket = lock(&self.sockets).remove(&nsp);
+                match socket {
+                    Some(socket) => {
+                        socket.schedule_disconnect(DisconnectReason::ClientNamespaceDisconnect);
+                    }
+                    None => close_for_violation(self, "disconnect from an unknown namespace"),
+                }
+            }
+            PacketType::Event | PacketType::BinaryEvent => {
+                let Some(socket) = lock(&self.sockets).get(&nsp).cloned() else {
+                    return close_for_violation(self, "event for a namespace not connected");
+                };
+                let Some(Value::Array(mut values)) = data else {
+                    return close_for_violation(self, "event without arguments");
+                };
+                if values.is_empty() {
+                    return close_for_violation(self, "event without a name");
+                }
+                let name = match values.remove(0) {
+                    Value::String(name) => name,
+                    other => other.to_string(),
+                };
+                let ack = id.map(|id| (socket.clone(), id));
+                let event = Event::new(name, Args::from_parts(values, attachments), ack);
+                if !socket.schedule(Job::Event(event)) {
+                    tracing::debug!(sid = %self.connection.sid(), "too many queued events, closing");
+                    self.connection.close(CloseReason::TransportError);
+                }
+            }
+            PacketType::Ack | PacketType::BinaryAck => {
+                let Some(socket) = lock(&self.sockets).get(&nsp).cloned() else {
+                    return close_for_violation(self, "ack for a namespace not connected");
+                };
+                let (Some(id), Some(Value::Array(values))) = (id, data) else {
+                    return close_for_violation(self, "ack without id or arguments");
+                };
+                socket.handle_ack(id, Args::from_parts(values, attachments));
+            }
+            PacketType::ConnectError => close_for_violation(self, "connect_error from a client"),
+        }
+    }
+
+    fn handle_connect(self: &Arc<Self>, state: &ServerState, nsp: String, auth: Option<Value>) {
+        if lock(&self.sockets).contains_key(&nsp) {
+            return close_for_violation(self, "second connect to a namespace");
+        }
+        let auth = auth.unwrap_or_else(|| Value::Object(Map::new()));
+        let Some(namespace) = state.namespace_for(&nsp, &auth) else {
+            tracing::debug!(sid = %self.connection.sid(), nsp, "connect to an invalid namespace");
+            return self.send_packet(&Packet::connect_error(nsp, "Invalid namespace", None));
+        };
+        let mut handshake = self.handshake.clone();
+        handshake.auth = auth;
+        let recovery = namespace.recover(&handshake.auth);
+        let (id, pid, data, rooms, missed) = match recovery {
+            Some(session) => (
+                session.sid,
+                Some(session.pid),
+                session.data,
+                session.rooms,
+                Some(session.missed),
+            ),
+            None => {
+                let pid = namespace
+                    .recovery_enabled()
+                    .then(|| Sid::from_random(rand::random()));
+                (
+                    Sid::from_random(rand::random()),
+                    pid,
+                    Value::Null,
+                    Vec::new(),
+                    None,
+                )
+            }
+        };
+        let recovered = missed.is_some();
+        let socket = Socket::new(id, pid, namespace, self.clone(), handshake, data, recovered);
+        if !rooms.is_empty() {
+            socket.join(rooms);
+        }
+        lock(&self.sockets).insert(nsp, socket.clone());
+        socket.schedule(Job::Connect(missed));
+    }
+
+    fn handle_close(&self, reason: DisconnectReason) {
+        let sockets: Vec<Socket> = lock(&self.sockets)
+            .drain()
+            .map(|(_, socket)| socket)
+            .collect();
+        for socket in sockets {
+            socket.schedule_disconnect(reason);
+        }
+    }
+}
+
+/// The engine's [`Handler`]: creates a [`Client`] per connection and feeds it.
+pub(crate) struct Bridge {
+    pub(crate) state: Arc<ServerState>,
+}
+
+impl Bridge {
+    fn client(&self, connection: &Connection) -> Option<Arc<Client>> {
+        lock(&self.state.clients).get(&connection.sid()).cloned()
+    }
+
+    fn decoded(
+        &self,
+        connection: &Connection,
+        result: Result<Option<Packet>, tidings_sio::DecodeError>,
+    ) {
+        let Some(client) = self.client(connection) else {
+            return;
+        };
+        match result {
+            Ok(Some(packet)) => client.handle_packet(&self.state, packet),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(sid = %connection.sid(), %error, "undecodable packet");
+                connection.close(CloseReason::ParseError);
+            }
+        }
+    }
+}
+
+impl Handler for Bridge {
+    fn on_connect(&self, connection: &Connection) {
+        let client = Arc::new(Client {
+            connection: connection.clone(),
+            config: self.state.config.clone(),
+            decoder: Mutex::new(PacketDecoder::new(
+                self.state.config.parser,
+                self.state.config.max_attachments,
+            )),
+            sockets: Mutex::new(HashMap::new()),
+            connected: AtomicBool::new(false),
+            handshake: Handshake::from_request(connection.request()),
+        });
+        lock(&self.state.clients).insert(connection.sid(), client.clone());
+        self.state.watch_connect_timeout(&client);
+    }
+
+    fn on_message(&self, connection: &Connection, text: String) {
+        let result = match self.client(connection) {
+            Some(client) => lock(&client.decoder).text(&text),
+            None => return,
+        };
+        self.decoded(connection, result);
+    }
+
+    fn on_binary(&self, connection: &Connection, data: Bytes) {
+        let result = match self.client(connection) {
+            Some(client) => lock(&client.decoder).binary(data),
+            None => return,
+        };
+        self.decoded(connection, result);
+    }
+
+    fn on_close(&self, connection: &Connection, reason: CloseReason) {
+        let client = lock(&self.state.clients).remove(&connection.sid());
+        if let Some(client) = client {
+            client.handle_close(DisconnectReason::from_close(reason));
+        }
+    }
+}

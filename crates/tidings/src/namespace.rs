@@ -1,0 +1,398 @@
+//! Namespaces: their sockets, middlewares, connection handlers and adapter.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use serde_json::Value;
+use tidings_eio::Sid;
+use tidings_sio::Packet;
+
+use crate::adapter::{Adapter, BroadcastOptions, EncodedPacket, LocalAdapter, Room};
+use crate::args::Args;
+use crate::broadcast::BroadcastOperator;
+use crate::config::ServerConfig;
+use crate::error::{AdapterError, BroadcastAckError, ConnectError, EmitError};
+use crate::handler::{self, ConnectionHandler, Middleware};
+use crate::parser::Parser;
+use crate::recovery::{RecoveredSession, RecoveryStore};
+use crate::socket::{IntoRooms, Socket, check_event_name, event_data};
+
+/// A namespace (`io.of(name)`). Cheap to clone.
+#[derive(Clone)]
+pub struct Namespace {
+    pub(crate) inner: Arc<NamespaceInner>,
+}
+
+pub(crate) struct NamespaceInner {
+    name: String,
+    sockets: RwLock<HashMap<Sid, Socket>>,
+    adapter: Arc<dyn Adapter>,
+    /// Middlewares and connection handlers, shared with the children of a dynamic parent.
+    handlers: Arc<Handlers>,
+    ack_ids: AtomicU64,
+    recovery: Option<RecoveryStore>,
+    parser: Parser,
+    ack_timeout: Duration,
+    /// The namespaces a dynamic parent created (empty for others).
+    children: RwLock<Vec<Namespace>>,
+}
+
+#[derive(Default)]
+pub(crate) struct Handlers {
+    middlewares: RwLock<Vec<Middleware>>,
+    connection: RwLock<Vec<ConnectionHandler>>,
+}
+
+/// A weak handle on a namespace, for adapters (which the namespace owns).
+#[derive(Clone, Debug)]
+pub struct NamespaceRef(Weak<NamespaceInner>);
+
+impl NamespaceRef {
+    /// The namespace, while it exists.
+    pub fn upgrade(&self) -> Option<Namespace> {
+        self.0.upgrade().map(|inner| Namespace { inner })
+    }
+}
+
+impl fmt::Debug for NamespaceInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl Namespace {
+    pub(crate) fn new(name: &str, handlers: Arc<Handlers>, config: &ServerConfig) -> Self {
+        let inner = Arc::new_cyclic(|weak: &Weak<NamespaceInner>| NamespaceInner {
+            name: name.to_owned(),
+            sockets: RwLock::new(HashMap::new()),
+            adapter: Arc::new(LocalAdapter::new(NamespaceRef(weak.clone()))),
+            handlers,
+            ack_ids: AtomicU64::new(0),
+            recovery: config.recovery.clone().map(RecoveryStore::new),
+            parser: config.parser,
+            ack_timeout: config.ack_timeout,
+            children: RwLock::new(Vec::new()),
+        });
+        Self { inner }
+    }
+
+    pub(crate) fn handlers(&self) -> Arc<Handlers> {
+        self.inner.handlers.clone()
+    }
+
+    pub(crate) fn add_child(&self, child: Self) {
+        write(&self.inner.children).push(child);
+    }
+
+    /// The namespace name, such as `/` or `/admin`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The adapter that holds the rooms.
+    pub fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.inner.adapter
+    }
+
+    /// The sockets connected here, on this node.
+    pub fn sockets(&self) -> Vec<Socket> {
+        read(&self.inner.sockets).values().cloned().collect()
+    }
+
+    /// The local socket with this id.
+    pub fn socket(&self, id: Sid) -> Option<Socket> {
+        read(&self.inner.sockets).get(&id).cloned()
+    }
+
+    pub(crate) fn socket_ids(&self) -> HashSet<Sid> {
+        read(&self.inner.sockets).keys().copied().collect()
+    }
+
+    /// Runs `handler` for every socket that connects (`nsp.on("connection")`).
+    pub fn on_connection<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        write(&self.inner.handlers.connection).push(handler::connection_handler(handler));
+    }
+
+    /// Adds a connection middleware (`nsp.use`): middlewares run in order before a socket
+    /// connects; an `Err` refuses it with CONNECT_ERROR `{message, data}`.
+    pub fn use_middleware<F, Fut>(&self, middleware: F)
+    where
+        F: Fn(Socket) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        write(&self.inner.handlers.middlewares).push(handler::middleware(middleware));
+    }
+
+    pub(crate) fn middlewares(&self) -> Vec<Middleware> {
+        read(&self.inner.handlers.middlewares).clone()
+    }
+
+    pub(crate) fn connection_handlers(&self) -> Vec<ConnectionHandler> {
+        read(&self.inner.handlers.connection).clone()
+    }
+
+    pub(crate) fn insert_socket(&self, socket: Socket) {
+        write(&self.inner.sockets).insert(socket.id(), socket);
+    }
+
+    pub(crate) fn remove_socket(&self, id: Sid) {
+        write(&self.inner.sockets).remove(&id);
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.inner.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn ack_timeout(&self) -> Duration {
+        self.inner.ack_timeout
+    }
+
+    // ----- Broadcasting, delegated to a fresh operator -----
+
+    /// Targets rooms (`nsp.to`).
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).to(rooms)
+    }
+
+    /// Same as [`Namespace::to`] (`nsp.in`).
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.to(rooms)
+    }
+
+    /// Leaves out the sockets of rooms (`nsp.except`).
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).except(rooms)
+    }
+
+    /// Drops the event for sockets that cannot take it now (`nsp.volatile`).
+    pub fn volatile(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).volatile()
+    }
+
+    /// Only this node's sockets (`nsp.local`).
+    pub fn local(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).local()
+    }
+
+    /// The compression flag (`nsp.compress`).
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).compress(compress)
+    }
+
+    /// The deadline for acknowledgements (`nsp.timeout`).
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        BroadcastOperator::new(self.clone()).timeout(timeout)
+    }
+
+    /// Sends an event to every socket of the namespace (and of its children, for a
+    /// dynamic parent).
+    ///
+    /// # Errors
+    /// As [`BroadcastOperator::emit`].
+    pub fn emit(&self, event: &str, args: impl Into<Args>) -> Result<(), EmitError> {
+        BroadcastOperator::new(self.clone()).emit(event, args)
+    }
+
+    /// Sends `message` events (`nsp.send`).
+    ///
+    /// # Errors
+    /// As [`BroadcastOperator::emit`].
+    pub fn send(&self, args: impl Into<Args>) -> Result<(), EmitError> {
+        self.emit("message", args)
+    }
+
+    /// Sends an event to every socket and collects their acknowledgements.
+    ///
+    /// # Errors
+    /// As [`BroadcastOperator::emit_with_ack`].
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        args: impl Into<Args>,
+    ) -> Result<Vec<Args>, BroadcastAckError> {
+        BroadcastOperator::new(self.clone())
+            .emit_with_ack(event, args)
+            .await
+    }
+
+    /// The sockets of the namespace, on every node.
+    ///
+    /// # Errors
+    /// As [`BroadcastOperator::fetch_sockets`].
+    pub async fn fetch_sockets(&self) -> Result<Vec<Socket>, AdapterError> {
+        BroadcastOperator::new(self.clone()).fetch_sockets().await
+    }
+
+    /// Makes every socket join rooms.
+    pub fn sockets_join(&self, rooms: impl IntoRooms) {
+        BroadcastOperator::new(self.clone()).sockets_join(rooms);
+    }
+
+    /// Makes every socket leave rooms.
+    pub fn sockets_leave(&self, rooms: impl IntoRooms) {
+        BroadcastOperator::new(self.clone()).sockets_leave(rooms);
+    }
+
+    /// Disconnects every socket (`close` closes their connections too).
+    pub fn disconnect_sockets(&self, close: bool) {
+        BroadcastOperator::new(self.clone()).disconnect_sockets(close);
+    }
+
+    /// Encodes an event once and hands it to the adapter; with recovery on, the packet is
+    /// numbered and stored first. Returns how many local sockets got it.
+    pub(crate) fn broadcast_event(
+        &self,
+        options: &BroadcastOptions,
+        event: &str,
+        args: Args,
+    ) -> Result<usize, EmitError> {
+        check_event_name(event)?;
+        args.check()?;
+        let (mut args, frames) = match (&self.inner.recovery, options.flags.volatile) {
+            (Some(store), false) => store.record(options, |offset| {
+                // The offset travels as the last argument (protocol §2.10).
+                let (mut values, attachments) = args.into_parts();
+                values.push(Value::from(offset));
+                let args = Args::from_parts(values, attachments);
+                let frames = self.encode_event(event, &args, None)?;
+                Ok((args, frames))
+            })?,
+            _ => {
+                let frames = self.encode_event(event, &args, None)?;
+                (args, frames)
+            }
+        };
+        let encoded = EncodedPacket {
+            frames,
+            event: Arc::from(event),
+            args: Arc::new(std::mem::take(&mut args)),
+        };
+        let mut delivered = self.inner.adapter.broadcast(&encoded, options);
+        for child in read(&self.inner.children).iter() {
+            delivered += child.inner.adapter.broadcast(&encoded, options);
+        }
+        Ok(delivered)
+    }
+
+    fn encode_event(
+        &self,
+        event: &str,
+        args: &Args,
+        id: Option<u64>,
+    ) -> Result<Arc<[tidings_engine::Frame]>, EmitError> {
+        let (data, attachments) = event_data(event, args);
+        let packet = Packet::event(self.name(), data, attachments, id);
+        Ok(self.inner.parser.encode(&packet)?.into())
+    }
+
+    /// Sends an event with one ack id to every targeted socket and gathers the answers.
+    pub(crate) async fn broadcast_with_ack(
+        &self,
+        options: &BroadcastOptions,
+        event: &str,
+        args: Args,
+        timeout: Duration,
+    ) -> Result<Vec<Args>, BroadcastAckError> {
+        let failed = |expected| BroadcastAckError {
+            responses: Vec::new(),
+            expected,
+        };
+        check_event_name(event).map_err(|_| failed(0))?;
+        args.check().map_err(|_| failed(0))?;
+        let id = self.next_ack_id();
+        let frames = self
+            .encode_event(event, &args, Some(id))
+            .map_err(|_| failed(0))?;
+        let encoded = EncodedPacket {
+            frames,
+            event: Arc::from(event),
+            args: Arc::new(args),
+        };
+        let targets: Vec<Socket> = self
+            .inner
+            .adapter
+            .sockets(options)
+            .into_iter()
+            .filter_map(|sid| self.socket(sid))
+            .filter(Socket::connected)
+            .collect();
+        let expected = targets.len();
+        if expected == 0 {
+            return Ok(Vec::new());
+        }
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(expected);
+        let mut waiting = Vec::with_capacity(expected);
+        for socket in targets {
+            if socket.expect_broadcast_ack(id, sender.clone()) {
+                socket.deliver(&encoded, options.flags.volatile);
+                waiting.push(socket);
+            }
+        }
+        drop(sender);
+        let expected = waiting.len();
+        let mut responses = Vec::with_capacity(expected);
+        let deadline = tokio::time::Instant::now() + timeout;
+        while responses.len() < expected {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(answer)) => responses.push(answer),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        for socket in &waiting {
+            socket.forget_ack(id);
+        }
+        if responses.len() == expected {
+            Ok(responses)
+        } else {
+            Err(BroadcastAckError {
+                responses,
+                expected,
+            })
+        }
+    }
+
+    // ----- Connection state recovery -----
+
+    pub(crate) fn recovery_enabled(&self) -> bool {
+        self.inner.recovery.is_some()
+    }
+
+    /// Restores the session named by a CONNECT auth's `pid` and `offset`, if it can be.
+    pub(crate) fn recover(&self, auth: &Value) -> Option<RecoveredSession> {
+        let store = self.inner.recovery.as_ref()?;
+        let pid = auth.get("pid")?.as_str().and_then(Sid::parse)?;
+        let offset = auth.get("offset")?.as_str()?;
+        store.restore(pid, offset)
+    }
+
+    pub(crate) fn save_session(&self, sid: Sid, pid: Sid, rooms: Vec<Room>, data: Value) {
+        if let Some(store) = &self.inner.recovery {
+            store.save(sid, pid, rooms, data);
+        }
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,80 @@
+//! The packet parsers: the default text parser, and msgpack behind a feature.
+
+use bytes::{BufMut, BytesMut};
+use tidings_engine::Frame;
+use tidings_sio::{DecodeError, Decoder, DecoderLimits, Packet};
+
+use crate::error::EmitError;
+
+/// How Socket.IO packets are written on the Engine.IO connection. Every server and client
+/// of one deployment must use the same parser.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Parser {
+    /// The default parser: JSON text, binary as separate attachments.
+    #[default]
+    Default,
+    /// msgpack, one binary message per packet (npm `socket.io-msgpack-parser`).
+    #[cfg(feature = "msgpack")]
+    MsgPack,
+}
+
+impl Parser {
+    /// Encodes a packet into the Engine.IO frames that carry it, in order.
+    pub(crate) fn encode(self, packet: &Packet) -> Result<Vec<Frame>, EmitError> {
+        match self {
+            Self::Default => {
+                let mut text = BytesMut::with_capacity(64);
+                text.put_u8(b'4');
+                packet.encode(&mut text);
+                let mut frames = Vec::with_capacity(1 + packet.attachments.len());
+                frames.push(Frame::Text(text.freeze()));
+                frames.extend(packet.attachments.iter().cloned().map(Frame::Binary));
+                Ok(frames)
+            }
+            #[cfg(feature = "msgpack")]
+            Self::MsgPack => tidings_sio::msgpack::encode(packet)
+                .map(|data| vec![Frame::Binary(data)])
+                .map_err(|_| EmitError::Encode),
+        }
+    }
+}
+
+/// The decoding side of a parser, for one connection.
+#[derive(Debug)]
+pub(crate) struct PacketDecoder {
+    parser: Parser,
+    text: Decoder,
+    #[cfg_attr(not(feature = "msgpack"), allow(dead_code))]
+    limits: DecoderLimits,
+}
+
+impl PacketDecoder {
+    pub(crate) fn new(parser: Parser, max_attachments: usize) -> Self {
+        let limits = DecoderLimits::default().max_attachments(max_attachments);
+        Self {
+            parser,
+            text: Decoder::new(limits),
+            limits,
+        }
+    }
+
+    /// A text message from the client.
+    pub(crate) fn text(&mut self, text: &str) -> Result<Option<Packet>, DecodeError> {
+        match self.parser {
+            Parser::Default => self.text.handle_text(text),
+            // msgpack clients never send text messages.
+            #[cfg(feature = "msgpack")]
+            Parser::MsgPack => Err(DecodeError::UnexpectedText),
+        }
+    }
+
+    /// A binary message from the client.
+    pub(crate) fn binary(&mut self, data: bytes::Bytes) -> Result<Option<Packet>, DecodeError> {
+        match self.parser {
+            Parser::Default => self.text.handle_binary(data),
+            #[cfg(feature = "msgpack")]
+            Parser::MsgPack => tidings_sio::msgpack::decode(&data, &self.limits).map(Some),
+        }
+    }
+}
