@@ -98,35 +98,59 @@ fn interop() -> Result<(), String> {
             "-p",
             "tidings-engine",
         ])
+        .args(["--example", "echo", "-p", "tidings"])
         .current_dir(&root))?;
     run(Command::new("bash")
         .arg(interop.join("scripts/setup.sh"))
         .current_dir(&root))?;
-    let engine_echo = root.join("target/release/examples/engine-echo");
+    let examples = root.join("target/release/examples");
     // Heartbeats fast enough for the heartbeat tests, with a generous timeout for a busy box.
     let heartbeat = ["--ping-interval-ms", "1000", "--ping-timeout-ms", "5000"];
-    let engine = Server::start(&engine_echo, &heartbeat, "/engine.io/")?;
-    let engine_small = Server::start(&engine_echo, &["--max-payload", "100"], "/engine.io/")?;
+    let engine = Server::start(&examples.join("engine-echo"), &heartbeat, "/engine.io/")?;
+    let engine_small = Server::start(
+        &examples.join("engine-echo"),
+        &["--max-payload", "100"],
+        "/engine.io/",
+    )?;
+    let echo = Server::start(&examples.join("echo"), &heartbeat, "/socket.io/")?;
+    let recovery = Server::start(
+        &examples.join("echo"),
+        &[&heartbeat[..], &["--recovery"]].concat(),
+        "/socket.io/",
+    )?;
+    let msgpack = Server::start(
+        &examples.join("echo"),
+        &[&heartbeat[..], &["--parser", "msgpack"]].concat(),
+        "/socket.io/",
+    )?;
     run(Command::new("node")
         .arg(interop.join("scripts/run-suites.mjs"))
-        .arg("engine")
         .env("ENGINE_URL", engine.url())
         .env("ENGINE_PATH", "/engine.io/")
         .env("ENGINE_SMALL_URL", engine_small.url())
+        .env("SIO_URL", echo.url())
+        .env("SIO_RECOVERY_URL", recovery.url())
+        .env("SIO_MSGPACK_URL", msgpack.url())
         .current_dir(&root))?;
-    drop((engine, engine_small));
-    js_client()
+    js_client(&echo, &recovery)
 }
 
-/// Tests our own browser client (`clients/js`) with `node --test`, in Node and in
-/// headless Chromium.
-fn js_client() -> Result<(), String> {
+/// Tests our own browser client (`clients/js`) with `node --test`: against the reference
+/// Node server (which the tests spawn, in Node and in headless Chromium), then against the
+/// Tidings echo servers.
+fn js_client(echo: &Server, recovery: &Server) -> Result<(), String> {
     ensure_debian_package("chromium", "/usr/bin/chromium")?;
     let client = root().join("clients/js");
     run(Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
         .current_dir(&client))?;
-    run(Command::new("npm").arg("test").current_dir(&client))
+    run(Command::new("npm").arg("test").current_dir(&client))?;
+    run(Command::new("npm")
+        .arg("test")
+        .env("SERVER_URL", echo.url())
+        .env("RECOVERY_SERVER_URL", recovery.url())
+        .env("SERVER_HOOKS", "1")
+        .current_dir(&client))
 }
 
 /// Installs a Debian package with apt-get unless `probe` (a file it provides) exists.

@@ -58,11 +58,15 @@ fn echo(namespace: &Namespace) {
             socket.on("to-room", move |_, event| {
                 let ns = room_ns.clone();
                 async move {
-                    let (room, data): (String, Value) = match event.args().decode() {
-                        Ok(decoded) => decoded,
-                        Err(_) => return,
+                    let Ok(room) = event.args().get::<String>(0) else {
+                        return;
                     };
-                    let _ = ns.to(room).emit("room-back", &data);
+                    // Keep the data's binary attachments: forward the raw value.
+                    let (values, attachments) = event.into_args().into_parts();
+                    let data = values.into_iter().nth(1).unwrap_or(Value::Null);
+                    let _ = ns
+                        .to(room)
+                        .emit("room-back", Args::from_parts(vec![data], attachments));
                 }
             });
             socket.on("broadcast", |socket, event| async move {
@@ -91,10 +95,14 @@ fn echo(namespace: &Namespace) {
                     .emit_with_ack("ack-request", Args::new().value(data))
                     .await;
                 let result = match reply {
-                    Ok(answer) => Value::Array(answer.values().to_vec()),
-                    Err(error) => json!({ "error": error.to_string() }),
+                    // One array argument holding the answer, binary attachments kept.
+                    Ok(answer) => {
+                        let (values, attachments) = answer.into_parts();
+                        Args::from_parts(vec![Value::Array(values)], attachments)
+                    }
+                    Err(error) => Args::new().arg(&json!({ "error": error.to_string() })),
                 };
-                let _ = socket.emit("ack-result", &result);
+                let _ = socket.emit("ack-result", result);
             });
             socket.on("drop-transport", |socket, _| async move {
                 socket.conn().close(CloseReason::ForcedClose);
