@@ -56,6 +56,7 @@
 
 pub mod adapter;
 mod args;
+mod assets;
 mod broadcast;
 mod client;
 mod config;

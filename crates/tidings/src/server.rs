@@ -396,7 +396,8 @@ async fn watch_connect_deadlines(state: Weak<ServerState>) {
     }
 }
 
-/// The `tower` service of a [`Server`]: Engine.IO requests under the path, 404 elsewhere.
+/// The `tower` service of a [`Server`]: the browser client files and Engine.IO requests
+/// under the path, 404 elsewhere.
 #[derive(Clone, Debug)]
 pub struct SocketIoService {
     server: Server,
@@ -416,6 +417,17 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let config = &self.server.inner.state.config;
+        if config.serve_client
+            && let Some(response) = crate::assets::respond(
+                config.engine().path_prefix(),
+                request.method(),
+                request.uri().path(),
+                request.headers(),
+            )
+        {
+            return Box::pin(async move { Ok(response) });
+        }
         let mut engine = self.server.inner.engine.clone();
         tower_service::Service::call(&mut engine, request)
     }
