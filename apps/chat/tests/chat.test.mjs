@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
-  ChatServer, REPO, closeBrowser, launchBrowser, messageLines, openChat, rename, rgb, say, socketId,
-  waitForEvent, waitForMessage, waitForOnline, waitUntil, within,
+  ChatServer, REPO, closeBrowser, launchBrowser, messageLines, openChat, recordTyping, rename, rgb, say,
+  socketId, waitForEvent, waitForMessage, waitForOnline, waitForTypingShown, waitUntil, within,
 } from './harness.mjs';
 
 let browser;
@@ -78,9 +78,9 @@ test('two pages chat both ways, with history, presence, renames and typing', { t
   assert.equal(await b.page.inputValue('#nick'), 'bob');
 
   // Typing on A shows on B, and goes away once A sends.
+  await recordTyping(b.page);
   await a.page.locator('#message').pressSequentially('hello fr');
-  await waitUntil(b.page, () => document.getElementById('typing').textContent === 'alice is typing…',
-    null, 'B to show that alice is typing');
+  await waitForTypingShown(b.page, 'alice is typing…');
   assert.equal(await a.page.textContent('#typing'), '', 'nobody else is typing on A');
   await a.page.locator('#message').pressSequentially('om alice');
   await a.page.click('#send');
@@ -298,9 +298,8 @@ test('both pages reconnect by themselves after the server restarts on the same p
   }
 
   // The chosen nick is sent again after reconnecting; the chat goes on both ways.
-  await waitUntil(a.page, () => document.querySelectorAll('#messages li.event').length >= 2
-    && /^You are now alice$/.test(Array.from(document.querySelectorAll('#messages li.event')).pop().textContent),
-  null, 'A to take its nick back');
+  await waitUntil(a.page, () => Array.from(document.querySelectorAll('#messages li.event'))
+    .filter((li) => li.textContent === 'You are now alice').length === 2, null, 'A to take its nick back');
   await barrier(a, b, 'after the restart');
   await barrier(b, a, 'me too');
   const lines = await messageLines(b.page);
@@ -322,9 +321,9 @@ test('HTML in messages and nicknames is shown as text, never run', { timeout: 60
   await rename(a.page, evilNick);
   await waitUntil(b.page, (nick) => Array.from(document.querySelectorAll('#messages li.event'))
     .some((li) => li.textContent.endsWith(` is now ${nick}`)), evilNick, 'B to see the HTML nick as text');
+  await recordTyping(b.page);
   await a.page.locator('#message').pressSequentially('<b>');
-  await waitUntil(b.page, (nick) => document.getElementById('typing').textContent === `${nick} is typing…`,
-    evilNick, 'the typing line with the HTML nick');
+  await waitForTypingShown(b.page, `${evilNick} is typing…`);
   await say(a.page, evilText);
   await waitForMessage(b.page, 'other', evilText);
   await waitForMessage(a.page, 'own', evilText);
@@ -349,8 +348,9 @@ test('screenshot of a conversation for the docs', { timeout: 60_000 }, async (t)
   await barrier(b, a, 'It is: Socket.IO, served from Rust.');
   await barrier(a, b, 'Polling first, then it upgrades to WebSocket.');
   await barrier(b, a, 'And my old browser without WebSocket still works.');
+  await recordTyping(a.page);
   await b.page.locator('#message').pressSequentially('Nice');
-  await waitUntil(a.page, () => document.getElementById('typing').textContent === 'bob is typing…', null, 'typing');
+  await waitForTypingShown(a.page, 'bob is typing…');
   await a.page.fill('#message', 'Great, ship it');
   await a.page.locator('#message').blur();
 

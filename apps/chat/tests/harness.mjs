@@ -206,6 +206,24 @@ export function messageLines(page) {
   })));
 }
 
+/**
+ * Starts recording every text the typing line shows, so a short-lived
+ * "X is typing…" cannot be missed by a slow poll; see waitForTypingShown.
+ */
+export function recordTyping(page) {
+  return page.evaluate(() => {
+    const line = document.getElementById('typing');
+    window.typingShown = [];
+    new MutationObserver(() => window.typingShown.push(line.textContent))
+      .observe(line, { childList: true, characterData: true, subtree: true });
+  });
+}
+
+/** Waits until the typing line has shown exactly `text` since recordTyping. */
+export function waitForTypingShown(page, text) {
+  return waitUntil(page, (t) => window.typingShown.includes(t), text, `the typing line ${JSON.stringify(text)}`);
+}
+
 /** Sets the nickname through the nickname form and waits for the server's answer. */
 export async function rename(page, nick, expected = nick) {
   await page.fill('#nick', nick);
