@@ -26,6 +26,10 @@ pub mod sid;
 #[cfg(test)]
 mod tests;
 
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz_support;
+
 pub use error::{DecodeError, ErrorCode, SessionError};
 pub use handshake::OpenPacket;
 pub use packet::{Frame, Packet, PacketType};

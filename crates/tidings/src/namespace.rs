@@ -264,6 +264,15 @@ impl Namespace {
     ) -> Result<usize, EmitError> {
         check_event_name(event)?;
         args.check()?;
+        let children = read(&self.inner.children).clone();
+        if !children.is_empty() {
+            // A dynamic parent has no sockets of its own: each child encodes with its name.
+            let mut delivered = 0;
+            for child in children {
+                delivered += child.broadcast_event(options, event, args.clone())?;
+            }
+            return Ok(delivered);
+        }
         let (mut args, frames) = match (&self.inner.recovery, options.flags.volatile) {
             (Some(store), false) => store.record(options, |offset| {
                 // The offset travels as the last argument (protocol §2.10).
@@ -283,11 +292,7 @@ impl Namespace {
             event: Arc::from(event),
             args: Arc::new(std::mem::take(&mut args)),
         };
-        let mut delivered = self.inner.adapter.broadcast(&encoded, options);
-        for child in read(&self.inner.children).iter() {
-            delivered += child.inner.adapter.broadcast(&encoded, options);
-        }
-        Ok(delivered)
+        Ok(self.inner.adapter.broadcast(&encoded, options))
     }
 
     fn encode_event(
