@@ -348,6 +348,13 @@ impl Session {
         }
     }
 
+    /// Closes at once, without flushing: queued frames are dropped, a pending GET is
+    /// answered with a close packet, and a WebSocket gets a close frame. For clients that
+    /// must not cost anything more (a full queue, a flood).
+    pub fn abort(&mut self, reason: CloseReason) {
+        self.close_now(reason, PacketType::Close);
+    }
+
     /// A GET arrived for this session.
     ///
     /// # Errors

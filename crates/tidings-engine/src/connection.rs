@@ -190,6 +190,12 @@ impl Connection {
         self.update(|session, now| session.close(reason, now));
     }
 
+    /// Closes the session at once without flushing what is queued (see
+    /// [`Session::abort`]); the handler's `on_close` gets `reason`.
+    pub fn abort(&self, reason: CloseReason) {
+        self.update(|session, _| session.abort(reason));
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, SessionSlot> {
         // A handler that panicked must not wedge the session for everybody else.
         self.shared

@@ -58,7 +58,7 @@ impl Client {
             Err(SendError::QueueFull) if volatile => Ok(()),
             Err(SendError::QueueFull) => {
                 tracing::debug!(sid = %self.connection.sid(), "outgoing queue full, closing");
-                self.connection.close(CloseReason::TransportError);
+                self.connection.abort(CloseReason::TransportError);
                 Err(EmitError::Disconnected)
             }
             Err(_) => Err(EmitError::Disconnected),
@@ -127,7 +127,7 @@ impl Client {
                 let event = Event::new(name, Args::from_parts(values, attachments), ack);
                 if !socket.schedule(Job::Event(event)) {
                     tracing::debug!(sid = %self.connection.sid(), "too many queued events, closing");
-                    self.connection.close(CloseReason::TransportError);
+                    self.connection.abort(CloseReason::TransportError);
                 }
             }
             PacketType::Ack | PacketType::BinaryAck => {

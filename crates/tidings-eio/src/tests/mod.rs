@@ -623,3 +623,21 @@ fn grouped_frames_are_queued_all_or_none() {
         "open packet plus the one group"
     );
 }
+
+#[test]
+fn abort_drops_the_queue_and_closes_at_once() {
+    let mut harness = Harness::opened_polling();
+    harness.session.send(Frame::message("never sent")).unwrap();
+    harness.session.abort(CloseReason::TransportError);
+    assert_eq!(
+        harness.events(),
+        [Event::Closed(CloseReason::TransportError)]
+    );
+    let mut websocket = Harness::websocket();
+    websocket.session.abort(CloseReason::TransportError);
+    assert_eq!(
+        websocket.ws_output(),
+        ["<close>"],
+        "the open packet is dropped too"
+    );
+}
