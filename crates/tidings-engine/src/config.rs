@@ -12,6 +12,20 @@ use tidings_eio::{SessionConfig, Transport};
 pub type AllowRequest =
     Arc<dyn Fn(&http::request::Parts) -> Result<(), Option<String>> + Send + Sync>;
 
+/// An engine HTTP middleware (`engine.use`): runs first on every Engine.IO request; an
+/// `Err` answers HTTP 400 with code 3 ("Bad request").
+pub type EngineMiddleware = Arc<dyn Fn(&http::request::Parts) -> Result<(), String> + Send + Sync>;
+
+/// Adds response headers (`initial_headers` when `handshake` is true, `headers` always):
+/// `(request headers, response headers, handshake)`.
+pub type HeadersHook = Arc<dyn Fn(&http::HeaderMap, &mut http::HeaderMap, bool) + Send + Sync>;
+
+/// Told of every rejected request (`connection_error`).
+pub type ConnectionErrorHook = Arc<dyn Fn(&crate::ConnectionError) + Send + Sync>;
+
+/// Makes session ids (`generateId`); the default is 15 random bytes.
+pub type GenerateId = Arc<dyn Fn(&http::request::Parts) -> tidings_eio::Sid + Send + Sync>;
+
 /// The settings of an [`Engine`](crate::Engine). [`Default`] holds the reference defaults.
 ///
 /// ```
@@ -36,6 +50,11 @@ pub struct EngineConfig {
     pub(crate) allow_request: Option<AllowRequest>,
     pub(crate) max_sessions: usize,
     pub(crate) websocket_read_buffer: usize,
+    pub(crate) http_compression: Option<usize>,
+    pub(crate) middlewares: Vec<EngineMiddleware>,
+    pub(crate) headers: Option<HeadersHook>,
+    pub(crate) connection_error: Option<ConnectionErrorHook>,
+    pub(crate) generate_id: Option<GenerateId>,
 }
 
 impl Default for EngineConfig {
@@ -50,6 +69,11 @@ impl Default for EngineConfig {
             allow_request: None,
             max_sessions: 100_000,
             websocket_read_buffer: 256,
+            http_compression: Some(1024),
+            middlewares: Vec::new(),
+            headers: None,
+            connection_error: None,
+            generate_id: None,
         }
     }
 }
@@ -66,7 +90,9 @@ impl fmt::Debug for EngineConfig {
             .field("allow_request", &self.allow_request.is_some())
             .field("max_sessions", &self.max_sessions)
             .field("websocket_read_buffer", &self.websocket_read_buffer)
-            .finish()
+            .field("http_compression", &self.http_compression)
+            .field("middlewares", &self.middlewares.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -183,6 +209,55 @@ impl EngineConfig {
     #[must_use]
     pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
         self.websocket_read_buffer = bytes.max(128);
+        self
+    }
+
+    /// Gzip polling responses of at least `threshold` bytes for clients that accept it
+    /// (`httpCompression`, on with a 1,024-byte threshold); `None` turns it off.
+    #[must_use]
+    pub fn http_compression(mut self, threshold: Option<usize>) -> Self {
+        self.http_compression = threshold;
+        self
+    }
+
+    /// Adds an HTTP middleware run before every Engine.IO request (`engine.use`).
+    #[must_use]
+    pub fn middleware(
+        mut self,
+        middleware: impl Fn(&http::request::Parts) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.middlewares.push(Arc::new(middleware));
+        self
+    }
+
+    /// Adds headers to responses (`initial_headers`/`headers` events).
+    #[must_use]
+    pub fn on_headers(
+        mut self,
+        hook: impl Fn(&http::HeaderMap, &mut http::HeaderMap, bool) + Send + Sync + 'static,
+    ) -> Self {
+        self.headers = Some(Arc::new(hook));
+        self
+    }
+
+    /// Hears about every rejected request (`connection_error`).
+    #[must_use]
+    pub fn on_connection_error(
+        mut self,
+        hook: impl Fn(&crate::ConnectionError) + Send + Sync + 'static,
+    ) -> Self {
+        self.connection_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Makes session ids (`generateId`). An id already in use is asked for again a few
+    /// times, then the handshake fails with code 3.
+    #[must_use]
+    pub fn generate_id(
+        mut self,
+        generate: impl Fn(&http::request::Parts) -> tidings_eio::Sid + Send + Sync + 'static,
+    ) -> Self {
+        self.generate_id = Some(Arc::new(generate));
         self
     }
 

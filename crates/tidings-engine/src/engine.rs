@@ -24,6 +24,20 @@ use crate::handler::Handler;
 use crate::response::{self, ResponseBody};
 use crate::{polling, websocket};
 
+/// A request the engine refused (the reference's `connection_error` event).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ConnectionError {
+    /// The protocol error code.
+    pub code: ErrorCode,
+    /// Its message.
+    pub message: &'static str,
+    /// Why, in the reference's words (`UNKNOWN_SID`, `TRANSPORT_MISMATCH`, …).
+    pub context: &'static str,
+    /// The request's URI.
+    pub uri: http::Uri,
+}
+
 /// An Engine.IO v4 server, as a `tower` service. Cheap to clone.
 ///
 /// Requests under the configured path are Engine.IO requests; anything else gets 404.
@@ -110,13 +124,20 @@ impl Engine {
         B::Error: fmt::Display,
     {
         let origin = request.headers().get(header::ORIGIN).cloned();
-        let mut response = if request.uri().path().starts_with(inner.config.path_prefix()) {
-            route(&inner, request).await
-        } else {
-            response::plain(StatusCode::NOT_FOUND, "")
-        };
+        if !request.uri().path().starts_with(inner.config.path_prefix()) {
+            return response::plain(StatusCode::NOT_FOUND, "");
+        }
+        let hook = inner.config.headers.clone();
+        let request_headers = hook.as_ref().map(|_| request.headers().clone());
+        let handshake = !request.uri().query().unwrap_or("").contains("sid=");
+        let mut response = route(&inner, request).await;
         if let Some(cors) = &inner.config.cors {
             response::apply_cors(cors, origin.as_ref(), response.headers_mut());
+        }
+        if let (Some(hook), Some(request_headers)) = (hook, request_headers) {
+            let initial = handshake && response.status().is_success()
+                || response.status() == StatusCode::SWITCHING_PROTOCOLS;
+            hook(&request_headers, response.headers_mut(), initial);
         }
         response
     }
@@ -180,13 +201,33 @@ where
     let wants_websocket = websocket::is_upgrade_request(request.headers());
     // An owned copy (cheap: the URI shares its bytes) so the query can outlive `request`.
     let uri = request.uri().clone();
-    let reject = |code: ErrorCode| {
-        tracing::debug!(code = code.code(), %uri, "request rejected");
+    let reject = |code: ErrorCode, context: &'static str| {
+        tracing::debug!(code = code.code(), context, %uri, "request rejected");
+        if let Some(hook) = &inner.config.connection_error {
+            hook(&ConnectionError {
+                code,
+                message: code.message(),
+                context,
+                uri: uri.clone(),
+            });
+        }
         if wants_websocket {
             response::websocket_error(code.message())
         } else {
             response::error(code, None)
         }
+    };
+    let request = if inner.config.middlewares.is_empty() {
+        request
+    } else {
+        let (parts, body) = request.into_parts();
+        for middleware in &inner.config.middlewares {
+            if let Err(error) = middleware(&parts) {
+                tracing::debug!(%error, "engine middleware refused a request");
+                return reject(ErrorCode::BadRequest, "MIDDLEWARE_FAILURE");
+            }
+        }
+        Request::from_parts(parts, body)
     };
     if request.method() == Method::OPTIONS && inner.config.cors.is_some() {
         return response::preflight(request.headers());
@@ -197,29 +238,31 @@ where
         .and_then(Transport::parse)
         .filter(|&transport| inner.config.transport_enabled(transport))
     else {
-        return reject(ErrorCode::UnknownTransport);
+        return reject(ErrorCode::UnknownTransport, "UNKNOWN_TRANSPORT");
     };
     // A WebSocket upgrade must name the websocket transport; the reference accepts and
     // then closes such a socket, refusing it up front is cleaner (§1.5).
     if wants_websocket && transport == Transport::Polling {
-        return reject(ErrorCode::BadRequest);
+        return reject(ErrorCode::BadRequest, "TRANSPORT_MISMATCH");
     }
     if let Some(origin) = request.headers().get(header::ORIGIN)
         && origin.to_str().is_err()
     {
-        return reject(ErrorCode::BadRequest);
+        return reject(ErrorCode::BadRequest, "INVALID_ORIGIN");
     }
     if let Some(sid) = query.sid {
         let Some(connection) = Sid::parse(sid).and_then(|sid| inner.sessions().get(&sid).cloned())
         else {
-            return reject(ErrorCode::UnknownSid);
+            return reject(ErrorCode::UnknownSid, "UNKNOWN_SID");
         };
         // Every session here speaks v4, so another EIO value is a protocol mismatch.
         if query.eio != Some("4") {
-            return reject(ErrorCode::BadRequest);
+            return reject(ErrorCode::BadRequest, "PROTOCOL_MISMATCH");
         }
         return match (transport, request.method()) {
-            (Transport::Polling, &Method::GET) => polling::get(connection).await,
+            (Transport::Polling, &Method::GET) => {
+                polling::get(inner, connection, request.headers()).await
+            }
             (Transport::Polling, &Method::POST) => polling::post(inner, connection, request).await,
             (Transport::Polling, _) => response::plain(StatusCode::INTERNAL_SERVER_ERROR, ""),
             (Transport::WebSocket, _) => {
@@ -228,16 +271,25 @@ where
         };
     }
     if request.method() != Method::GET {
-        return reject(ErrorCode::BadHandshakeMethod);
+        return reject(ErrorCode::BadHandshakeMethod, "BAD_HANDSHAKE_METHOD");
     }
     if transport == Transport::WebSocket && !wants_websocket {
-        return reject(ErrorCode::BadRequest);
+        return reject(ErrorCode::BadRequest, "TRANSPORT_HANDSHAKE_ERROR");
     }
     let (parts, body) = request.into_parts();
     if let Some(allow) = &inner.config.allow_request
         && let Err(message) = allow(&parts)
     {
         tracing::debug!(uri = %parts.uri, "handshake refused by allow_request");
+        if let Some(hook) = &inner.config.connection_error {
+            let code = ErrorCode::Forbidden;
+            hook(&ConnectionError {
+                code,
+                message: code.message(),
+                context: "FORBIDDEN",
+                uri: parts.uri.clone(),
+            });
+        }
         return if wants_websocket {
             response::websocket_error(ErrorCode::Forbidden.message())
         } else {
@@ -245,14 +297,18 @@ where
         };
     }
     if query.eio != Some("4") {
-        return reject(ErrorCode::UnsupportedProtocolVersion);
+        return reject(
+            ErrorCode::UnsupportedProtocolVersion,
+            "UNSUPPORTED_PROTOCOL_VERSION",
+        );
     }
     match transport {
         Transport::Polling => {
-            let Some(connection) = inner.open_session(Transport::Polling, &parts, query.b64) else {
-                return response::too_many_sessions();
+            let connection = match inner.open_session(Transport::Polling, &parts, query.b64) {
+                Ok(connection) => connection,
+                Err(error) => return error.response(false),
             };
-            let mut answer = polling::get(connection.clone()).await;
+            let mut answer = polling::get(inner, connection.clone(), &parts.headers).await;
             if inner.config.cookie
                 && let Ok(cookie) = HeaderValue::from_str(&format!(
                     "io={}; Path=/; HttpOnly; SameSite=Lax",
@@ -270,6 +326,25 @@ where
     }
 }
 
+/// Why a handshake could not open a session.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum OpenError {
+    /// The engine holds `max_sessions` already: 503.
+    TooManySessions,
+    /// `generate_id` only gave ids in use: 400, code 3, as the reference's id failure.
+    IdInUse,
+}
+
+impl OpenError {
+    pub(crate) fn response(self, websocket: bool) -> Response<ResponseBody> {
+        match (self, websocket) {
+            (Self::TooManySessions, _) => response::too_many_sessions(),
+            (Self::IdInUse, false) => response::error(ErrorCode::BadRequest, None),
+            (Self::IdInUse, true) => response::websocket_error(ErrorCode::BadRequest.message()),
+        }
+    }
+}
+
 impl EngineInner {
     pub(crate) fn sessions(&self) -> MutexGuard<'_, HashMap<Sid, Connection>> {
         self.sessions
@@ -277,24 +352,33 @@ impl EngineInner {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Creates a session, registers it and starts its driver; `None` when the engine
-    /// already holds `max_sessions`.
+    /// Creates a session, registers it and starts its driver.
     pub(crate) fn open_session(
         self: &Arc<Self>,
         transport: Transport,
         parts: &http::request::Parts,
         b64: bool,
-    ) -> Option<Connection> {
+    ) -> Result<Connection, OpenError> {
         let now = crate::clock::now();
         let mut sessions = self.sessions();
         if sessions.len() >= self.config.max_sessions {
             tracing::warn!(max = self.config.max_sessions, "session limit reached");
-            return None;
+            return Err(OpenError::TooManySessions);
         }
+        // A custom generator gets a few tries; the random default never collides in practice.
+        let mut tries = 0;
         let sid = loop {
-            let sid = Sid::from_random(rand::random());
+            let sid = match &self.config.generate_id {
+                Some(generate) => generate(parts),
+                None => Sid::from_random(rand::random()),
+            };
             if !sessions.contains_key(&sid) {
                 break sid;
+            }
+            tries += 1;
+            if tries >= 8 {
+                tracing::warn!("generate_id keeps returning ids in use");
+                return Err(OpenError::IdInUse);
             }
         };
         let session = Session::new(sid, self.config.session.clone(), transport, now);
@@ -320,7 +404,7 @@ impl EngineInner {
         tracing::debug!(%sid, transport = transport.as_str(), "session opened");
         self.tasks.spawn(websocket::drive(connection.clone()));
         connection.deliver_events();
-        Some(connection)
+        Ok(connection)
     }
 
     pub(crate) fn remove(&self, sid: Sid) {

@@ -48,10 +48,13 @@ mod response;
 mod serve;
 mod websocket;
 
-pub use config::{AllowRequest, Cors, EngineConfig};
+pub use config::{
+    AllowRequest, ConnectionErrorHook, Cors, EngineConfig, EngineMiddleware, GenerateId,
+    HeadersHook,
+};
 pub use connection::{Connection, RemoteAddr, RequestInfo, SendError};
-pub use engine::Engine;
+pub use engine::{ConnectionError, Engine};
 pub use handler::Handler;
-pub use response::ResponseBody;
+pub use response::{ResponseBody, accepts_gzip};
 pub use serve::serve;
-pub use tidings_eio::{CloseReason, Frame, Sid, Transport};
+pub use tidings_eio::{CloseReason, ErrorCode, Frame, Sid, Transport};

@@ -19,7 +19,11 @@ use crate::response::{self, ResponseBody};
 /// # Cancel safety
 /// Dropping the future before it completes means the client went away: the session
 /// closes, as the reference does for a poll closed prematurely.
-pub(crate) async fn get(connection: Connection) -> Response<ResponseBody> {
+pub(crate) async fn get(
+    engine: &EngineInner,
+    connection: Connection,
+    request: &http::HeaderMap,
+) -> Response<ResponseBody> {
     if let Err(error) = connection.update(|session, now| session.handle_poll_request(now)) {
         tracing::debug!(sid = %connection.sid(), %error, "poll refused");
         return refusal(error);
@@ -36,7 +40,12 @@ pub(crate) async fn get(connection: Connection) -> Response<ResponseBody> {
             // Answering may finish a close: let the driver and the handler know.
             connection.wake();
             connection.deliver_events();
-            return response::payload(body);
+            return match engine.config.http_compression {
+                Some(threshold) if body.len() >= threshold && response::accepts_gzip(request) => {
+                    response::gzip_payload(&body).unwrap_or_else(|| response::payload(body))
+                }
+                _ => response::payload(body),
+            };
         }
         notified.await;
     }

@@ -127,3 +127,36 @@ pub(crate) fn apply_cors(cors: &Cors, origin: Option<&HeaderValue>, headers: &mu
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, value);
     }
 }
+
+/// A polling GET answer compressed with gzip; `None` if compression failed.
+pub(crate) fn gzip_payload(body: &[u8]) -> Option<Response<ResponseBody>> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(body).ok()?;
+    let zipped = encoder.finish().ok()?;
+    let mut response = payload(Bytes::from(zipped));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Some(response)
+}
+
+/// Whether a request's `Accept-Encoding` allows gzip (any `q` but 0).
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|param| {
+                param
+                    .trim()
+                    .strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0))
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}

@@ -72,8 +72,8 @@ pub(crate) fn upgrade<B>(
         None => {
             let (parts, _) = request.into_parts();
             match engine.open_session(Transport::WebSocket, &parts, query.b64) {
-                Some(connection) => connection,
-                None => return response::too_many_sessions(),
+                Ok(connection) => connection,
+                Err(error) => return error.response(true),
             }
         }
     };

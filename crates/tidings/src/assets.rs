@@ -95,7 +95,7 @@ pub(crate) fn respond(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/javascript; charset=utf-8"),
     );
-    let body = match (&prepared.gzip, accepts_gzip(headers)) {
+    let body = match (&prepared.gzip, tidings_engine::accepts_gzip(headers)) {
         (Some(gzip), true) => {
             out.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             gzip.clone()
@@ -108,26 +108,6 @@ pub(crate) fn respond(
         out.insert(header::CONTENT_LENGTH, length);
     }
     Some(response)
-}
-
-/// Whether `Accept-Encoding` allows gzip (any `q` but 0).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|param| {
-                param
-                    .trim()
-                    .strip_prefix("q=")
-                    .is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0))
-            });
-            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-        })
 }
 
 #[cfg(test)]
@@ -184,15 +164,10 @@ mod tests {
 
     #[test]
     fn gzip_only_when_accepted() {
-        assert!(accepts_gzip(&headers(&[(
-            "accept-encoding",
-            "gzip, deflate, br"
-        )])));
-        assert!(!accepts_gzip(&headers(&[(
-            "accept-encoding",
-            "gzip;q=0, br"
-        )])));
-        assert!(!accepts_gzip(&headers(&[("accept-encoding", "br")])));
+        let accepts = |value| tidings_engine::accepts_gzip(&headers(&[("accept-encoding", value)]));
+        assert!(accepts("gzip, deflate, br"));
+        assert!(!accepts("gzip;q=0, br"));
+        assert!(!accepts("br"));
         let zipped = respond(
             "/socket.io/",
             &Method::GET,
