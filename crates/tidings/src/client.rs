@@ -90,7 +90,7 @@ impl Client {
         }
     }
 
-    fn handle_packet(self: &Arc<Self>, state: &ServerState, packet: Packet) {
+    fn handle_packet(self: &Arc<Self>, state: &Arc<ServerState>, packet: Packet) {
         let Packet {
             kind,
             nsp,
@@ -143,7 +143,12 @@ impl Client {
         }
     }
 
-    fn handle_connect(self: &Arc<Self>, state: &ServerState, nsp: String, auth: Option<Value>) {
+    fn handle_connect(
+        self: &Arc<Self>,
+        state: &Arc<ServerState>,
+        nsp: String,
+        auth: Option<Value>,
+    ) {
         if lock(&self.sockets).contains_key(&nsp) {
             return close_for_violation(self, "second connect to a namespace");
         }

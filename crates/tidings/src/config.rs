@@ -70,6 +70,7 @@ pub struct ServerConfig {
     pub(crate) recovery: Option<RecoveryConfig>,
     pub(crate) parser: Parser,
     pub(crate) serve_client: bool,
+    pub(crate) cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +85,7 @@ impl Default for ServerConfig {
             recovery: None,
             parser: Parser::default(),
             serve_client: true,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }
@@ -232,6 +234,27 @@ impl ServerConfig {
     #[must_use]
     pub fn serve_client(mut self, serve: bool) -> Self {
         self.serve_client = serve;
+        self
+    }
+
+    /// Changes engine settings that have no shortcut here: HTTP compression, engine
+    /// middlewares, header hooks, `generate_id`, …
+    ///
+    /// ```
+    /// let config = tidings::ServerConfig::default()
+    ///     .with_engine(|engine| engine.http_compression(None).cookie(true));
+    /// ```
+    #[must_use]
+    pub fn with_engine(mut self, change: impl FnOnce(EngineConfig) -> EngineConfig) -> Self {
+        self.engine = change(self.engine);
+        self
+    }
+
+    /// Removes a dynamic child namespace when its last socket leaves
+    /// (`cleanupEmptyChildNamespaces`, off).
+    #[must_use]
+    pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
+        self.cleanup_empty_child_namespaces = cleanup;
         self
     }
 

@@ -39,7 +39,12 @@ pub(crate) struct NamespaceInner {
     ack_timeout: Duration,
     /// The namespaces a dynamic parent created (empty for others).
     children: RwLock<Vec<Namespace>>,
+    /// For a dynamic child: called when its last socket leaves, if cleanup is on.
+    on_empty: RwLock<Option<Box<EmptyListener>>>,
 }
+
+/// Runs when a namespace's last socket leaves.
+type EmptyListener = dyn Fn(&Namespace) + Send + Sync;
 
 #[derive(Default)]
 pub(crate) struct Handlers {
@@ -84,6 +89,7 @@ impl Namespace {
             parser: config.parser,
             ack_timeout: config.ack_timeout,
             children: RwLock::new(Vec::new()),
+            on_empty: RwLock::new(None),
         });
         Self { inner }
     }
@@ -94,6 +100,14 @@ impl Namespace {
 
     pub(crate) fn add_child(&self, child: Self) {
         write(&self.inner.children).push(child);
+    }
+
+    pub(crate) fn remove_child(&self, child: &Self) {
+        write(&self.inner.children).retain(|known| !Arc::ptr_eq(&known.inner, &child.inner));
+    }
+
+    pub(crate) fn set_on_empty(&self, on_empty: impl Fn(&Self) + Send + Sync + 'static) {
+        *write(&self.inner.on_empty) = Some(Box::new(on_empty));
     }
 
     /// The namespace name, such as `/` or `/admin`.
@@ -152,7 +166,18 @@ impl Namespace {
     }
 
     pub(crate) fn remove_socket(&self, id: Sid) {
-        write(&self.inner.sockets).remove(&id);
+        let emptied = {
+            let mut sockets = write(&self.inner.sockets);
+            sockets.remove(&id).is_some() && sockets.is_empty()
+        };
+        if emptied && let Some(on_empty) = read(&self.inner.on_empty).as_ref() {
+            on_empty(self);
+        }
+    }
+
+    /// The ids of the targeted local sockets (`allSockets`, deprecated upstream).
+    pub fn all_sockets(&self) -> HashSet<Sid> {
+        self.inner.adapter.sockets(&BroadcastOptions::default())
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {

@@ -65,7 +65,12 @@ pub(crate) struct ServerState {
     /// Clients still without a namespace, with their deadlines, oldest first.
     connect_deadlines: Mutex<VecDeque<(Instant, Weak<Client>)>>,
     watching: AtomicBool,
+    /// Listeners of `new_namespace`.
+    new_namespace: RwLock<Vec<NamespaceListener>>,
 }
+
+/// Told of every namespace created after start-up, dynamic children included.
+type NamespaceListener = Arc<dyn Fn(&Namespace) + Send + Sync>;
 
 /// Decides whether a CONNECT to `(name, auth)` creates a dynamic namespace.
 type NamespaceMatcher = dyn Fn(&str, &Value) -> bool + Send + Sync;
@@ -102,6 +107,7 @@ impl Server {
             clients: Mutex::new(HashMap::new()),
             connect_deadlines: Mutex::new(VecDeque::new()),
             watching: AtomicBool::new(false),
+            new_namespace: RwLock::new(Vec::new()),
         });
         let engine = Engine::new(
             config.engine().clone(),
@@ -137,17 +143,33 @@ impl Server {
         if let Some(namespace) = read(&self.inner.state.namespaces).get(&name) {
             return namespace.clone();
         }
-        let mut namespaces = write(&self.inner.state.namespaces);
-        namespaces
-            .entry(name.clone())
-            .or_insert_with(|| {
-                Namespace::new(
-                    &name,
-                    Arc::new(Handlers::default()),
-                    &self.inner.state.config,
-                )
-            })
-            .clone()
+        let (namespace, created) = {
+            let mut namespaces = write(&self.inner.state.namespaces);
+            let created = !namespaces.contains_key(&name);
+            let namespace = namespaces
+                .entry(name.clone())
+                .or_insert_with(|| {
+                    let handlers = Arc::new(Handlers::default());
+                    Namespace::new(&name, handlers, &self.inner.state.config)
+                })
+                .clone();
+            (namespace, created)
+        };
+        if created {
+            self.inner.state.announce(&namespace);
+        }
+        namespace
+    }
+
+    /// The names of the namespaces that exist now.
+    pub fn namespace_names(&self) -> Vec<String> {
+        read(&self.inner.state.namespaces).keys().cloned().collect()
+    }
+
+    /// Runs `listener` for every namespace created from now on (`io.on("new_namespace")`),
+    /// dynamic children included.
+    pub fn on_new_namespace(&self, listener: impl Fn(&Namespace) + Send + Sync + 'static) {
+        write(&self.inner.state.new_namespace).push(Arc::new(listener));
     }
 
     /// The namespace `name` with a `connection` handler (`io.of(name).on("connection")`).
@@ -331,24 +353,49 @@ impl Server {
 
 impl ServerState {
     /// The namespace a CONNECT names: a registered one, or a dynamic child created now.
-    pub(crate) fn namespace_for(&self, name: &str, auth: &Value) -> Option<Namespace> {
+    pub(crate) fn namespace_for(self: &Arc<Self>, name: &str, auth: &Value) -> Option<Namespace> {
         if let Some(namespace) = read(&self.namespaces).get(name) {
             return Some(namespace.clone());
         }
-        let dynamic = read(&self.dynamic);
-        let parent = dynamic
-            .iter()
-            .find(|dynamic| (dynamic.matches)(name, auth))?;
-        let mut namespaces = write(&self.namespaces);
-        let child = namespaces
-            .entry(name.to_owned())
-            .or_insert_with(|| {
-                let child = Namespace::new(name, parent.parent.handlers(), &self.config);
-                parent.parent.add_child(child.clone());
-                child
-            })
-            .clone();
+        let parent = {
+            let dynamic = read(&self.dynamic);
+            dynamic
+                .iter()
+                .find(|dynamic| (dynamic.matches)(name, auth))?
+                .parent
+                .clone()
+        };
+        let (child, created) = {
+            let mut namespaces = write(&self.namespaces);
+            if let Some(existing) = namespaces.get(name) {
+                (existing.clone(), false)
+            } else {
+                let child = Namespace::new(name, parent.handlers(), &self.config);
+                namespaces.insert(name.to_owned(), child.clone());
+                parent.add_child(child.clone());
+                (child, true)
+            }
+        };
+        if created {
+            if self.config.cleanup_empty_child_namespaces {
+                let state = Arc::downgrade(self);
+                child.set_on_empty(move |child| {
+                    if let Some(state) = state.upgrade() {
+                        write(&state.namespaces).remove(child.name());
+                        parent.remove_child(child);
+                    }
+                });
+            }
+            self.announce(&child);
+        }
         Some(child)
+    }
+
+    fn announce(&self, namespace: &Namespace) {
+        let listeners = read(&self.new_namespace).clone();
+        for listener in listeners {
+            listener(namespace);
+        }
     }
 
     /// Closes `client` if no namespace connects within the connect timeout. One task

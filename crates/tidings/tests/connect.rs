@@ -208,3 +208,35 @@ async fn recovery_adds_a_private_id_to_the_reply() {
     assert_eq!(keys, ["sid", "pid"]);
     assert_ne!(value["sid"], value["pid"]);
 }
+
+#[tokio::test]
+async fn new_namespace_listeners_and_empty_children_cleanup() {
+    let io = Server::new(ServerConfig::default().cleanup_empty_child_namespaces(true));
+    let log = Log::default();
+    let seen = log.clone();
+    io.on_new_namespace(move |namespace| seen.push(namespace.name()));
+    io.of("/static");
+    io.dynamic_ns(|name, _| name.starts_with("/dyn-"));
+    let server = serve(io.clone()).await;
+    let mut peer = Peer::open(server.addr).await;
+    peer.send("40/dyn-1,").await;
+    assert!(peer.recv().await.starts_with("40/dyn-1,"));
+    assert_eq!(io.of("/dyn-1").all_sockets().len(), 1);
+    peer.send("41/dyn-1,").await;
+    let mut removed = false;
+    for _ in 0..100 {
+        if !io.namespace_names().contains(&"/dyn-1".to_owned()) {
+            removed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(removed, "the empty child was removed");
+    assert_eq!(log.entries(), ["/static", "/dyn-1"]);
+    peer.send("40/dyn-1,").await;
+    assert!(
+        peer.recv().await.starts_with("40/dyn-1,"),
+        "and comes back on demand"
+    );
+    assert_eq!(log.entries(), ["/static", "/dyn-1", "/dyn-1"]);
+}
