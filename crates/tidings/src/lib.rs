@@ -81,7 +81,7 @@ pub use handshake::Handshake;
 pub use namespace::{Namespace, NamespaceRef};
 pub use parser::Parser;
 pub use reason::DisconnectReason;
-pub use server::{Server, SocketIoService};
+pub use server::{Server, SocketIoLayer, SocketIoMiddleware, SocketIoService};
 pub use socket::{IntoRooms, Socket, SocketEmitter};
 pub use tidings_eio::{CloseReason, Sid, Transport};
 pub use tidings_engine::{Connection, Cors};

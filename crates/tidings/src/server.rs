@@ -302,6 +302,14 @@ impl Server {
         }
     }
 
+    /// A `tower` layer that answers requests under the path and passes every other
+    /// request to the service it wraps, for mounting in front of an application.
+    pub fn layer(&self) -> SocketIoLayer {
+        SocketIoLayer {
+            server: self.clone(),
+        }
+    }
+
     /// Serves on `addr` until [`Server::close`] is called. Each connection's peer
     /// address becomes `handshake.address`.
     ///
@@ -496,4 +504,62 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The `tower` layer of a [`Server`] (see [`Server::layer`]).
+#[derive(Clone, Debug)]
+pub struct SocketIoLayer {
+    server: Server,
+}
+
+impl<S> tower_layer::Layer<S> for SocketIoLayer {
+    type Service = SocketIoMiddleware<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SocketIoMiddleware {
+            socket_io: self.server.service(),
+            inner,
+        }
+    }
+}
+
+/// A service with Socket.IO in front: requests under the path go to the server, the
+/// others to `inner`.
+#[derive(Clone, Debug)]
+pub struct SocketIoMiddleware<S> {
+    socket_io: SocketIoService,
+    inner: S,
+}
+
+impl<S, B, InnerBody> tower_service::Service<Request<B>> for SocketIoMiddleware<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<InnerBody>>,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: fmt::Display,
+{
+    type Response = Response<http_body_util::Either<ResponseBody, InnerBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let prefix = self.socket_io.server.config().engine().path_prefix();
+        if request.uri().path().starts_with(prefix) {
+            let answer = tower_service::Service::call(&mut self.socket_io, request);
+            Box::pin(async move {
+                let response = match answer.await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                Ok(response.map(http_body_util::Either::Left))
+            })
+        } else {
+            let answer = self.inner.call(request);
+            Box::pin(async move { Ok(answer.await?.map(http_body_util::Either::Right)) })
+        }
+    }
 }
