@@ -127,26 +127,7 @@ impl Connection {
     /// [`SendError::Closed`] once the session is closing; [`SendError::QueueFull`] when
     /// the client is too slow (the frame is dropped, the session stays open).
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
-        let mut slot = self.lock();
-        slot.session.send(frame).map_err(|error| match error {
-            SessionError::QueueFull => SendError::QueueFull,
-            _ => SendError::Closed,
-        })?;
-        let transport = slot.session.transport();
-        let poll_pending = slot.session.has_pending_poll();
-        drop(slot);
-        self.wake_for(transport, poll_pending);
-        Ok(())
-    }
-
-    /// Wakes whoever carries newly queued frames: the driver for a WebSocket, the
-    /// pending GET for polling (without one, the next GET takes them).
-    fn wake_for(&self, transport: Transport, poll_pending: bool) {
-        match transport {
-            Transport::WebSocket => self.shared.wake_driver.notify_one(),
-            Transport::Polling if poll_pending => self.shared.wake_poll.notify_one(),
-            Transport::Polling => {}
-        }
+        self.send_frames(&[frame])
     }
 
     /// Queues frames that must stay together and in order, such as a packet and its
@@ -166,6 +147,16 @@ impl Connection {
         drop(slot);
         self.wake_for(transport, poll_pending);
         Ok(())
+    }
+
+    /// Wakes whoever carries newly queued frames: the driver for a WebSocket, the
+    /// pending GET for polling (without one, the next GET takes them).
+    fn wake_for(&self, transport: Transport, poll_pending: bool) {
+        match transport {
+            Transport::WebSocket => self.shared.wake_driver.notify_one(),
+            Transport::Polling if poll_pending => self.shared.wake_poll.notify_one(),
+            Transport::Polling => {}
+        }
     }
 
     /// Queues a text message (`4` + `text`).

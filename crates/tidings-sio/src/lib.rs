@@ -60,3 +60,4 @@ pub use error::DecodeError;
 #[cfg(feature = "msgpack")]
 pub use error::EncodeError;
 pub use packet::{Packet, PacketType, is_valid_namespace};
+pub use payload::RESERVED_EVENTS;

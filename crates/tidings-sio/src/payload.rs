@@ -6,7 +6,8 @@ use crate::{DecodeError, PacketType};
 
 /// Event names that user code may not emit: they mean something to the
 /// client, the server or Node's `EventEmitter`.
-pub(crate) const RESERVED_EVENTS: [&str; 6] = [
+/// Event names a peer may not use: they mean something to the client and server libraries.
+pub const RESERVED_EVENTS: [&str; 6] = [
     "connect",
     "connect_error",
     "disconnect",

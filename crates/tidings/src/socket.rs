@@ -26,18 +26,8 @@ use crate::namespace::Namespace;
 use crate::reason::DisconnectReason;
 use crate::recovery::MissedPackets;
 
-/// The event names a server may not emit (they mean something to the client library).
-const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
 pub(crate) fn check_event_name(event: &str) -> Result<(), EmitError> {
-    if RESERVED_EVENTS.contains(&event) {
+    if tidings_sio::RESERVED_EVENTS.contains(&event) {
         Err(EmitError::ReservedEvent(event.to_owned()))
     } else {
         Ok(())
