@@ -11,7 +11,7 @@ use serde_json::Value;
 use tidings_eio::Sid;
 use tidings_sio::Packet;
 
-use crate::adapter::{Adapter, BroadcastOptions, EncodedPacket, LocalAdapter, Room};
+use crate::adapter::{AckCollector, Adapter, BroadcastOptions, EncodedPacket, LocalAdapter, Room};
 use crate::args::Args;
 use crate::broadcast::BroadcastOperator;
 use crate::config::ServerConfig;
@@ -339,62 +339,36 @@ impl Namespace {
         args: Args,
         timeout: Duration,
     ) -> Result<Vec<Args>, BroadcastAckError> {
-        let failed = |expected| BroadcastAckError {
+        let failed = || BroadcastAckError {
             responses: Vec::new(),
-            expected,
+            expected: 0,
         };
-        check_event_name(event).map_err(|_| failed(0))?;
-        args.check().map_err(|_| failed(0))?;
+        check_event_name(event).map_err(|_| failed())?;
+        args.check().map_err(|_| failed())?;
         let id = self.next_ack_id();
         let frames = self
             .encode_event(event, &args, Some(id))
-            .map_err(|_| failed(0))?;
+            .map_err(|_| failed())?;
         let encoded = EncodedPacket {
             frames,
             event: Arc::from(event),
             args: Arc::new(args),
         };
-        let targets: Vec<Socket> = self
-            .inner
+        let nodes = if options.flags.local {
+            1
+        } else {
+            self.inner.adapter.server_count().await
+        };
+        let collector = AckCollector::new(nodes.max(1));
+        self.inner
             .adapter
-            .sockets(options)
-            .into_iter()
-            .filter_map(|sid| self.socket(sid))
-            .filter(Socket::connected)
-            .collect();
-        let expected = targets.len();
-        if expected == 0 {
-            return Ok(Vec::new());
-        }
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(expected);
-        let mut waiting = Vec::with_capacity(expected);
-        for socket in targets {
-            if socket.expect_broadcast_ack(id, sender.clone()) {
-                socket.deliver(&encoded, options.flags.volatile);
-                waiting.push(socket);
-            }
-        }
-        drop(sender);
-        let expected = waiting.len();
-        let mut responses = Vec::with_capacity(expected);
-        let deadline = tokio::time::Instant::now() + timeout;
-        while responses.len() < expected {
-            match tokio::time::timeout_at(deadline, receiver.recv()).await {
-                Ok(Some(answer)) => responses.push(answer),
-                Ok(None) | Err(_) => break,
-            }
-        }
-        for socket in &waiting {
+            .broadcast_with_ack(&encoded, options, id, &collector);
+        let result = collector.wait(timeout).await;
+        // Sockets that never answered must not keep the id.
+        for socket in self.sockets() {
             socket.forget_ack(id);
         }
-        if responses.len() == expected {
-            Ok(responses)
-        } else {
-            Err(BroadcastAckError {
-                responses,
-                expected,
-            })
-        }
+        result
     }
 
     // ----- Connection state recovery -----

@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tidings_eio::{CloseReason, Sid, Transport};
 use tidings_sio::Packet;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use crate::adapter::{BroadcastOptions, EncodedPacket, Room};
+use crate::adapter::{AckCollector, BroadcastOptions, EncodedPacket, Room};
 use crate::args::Args;
 use crate::broadcast::BroadcastOperator;
 use crate::client::Client;
@@ -82,7 +82,7 @@ struct Handlers {
 enum AckSink {
     One(oneshot::Sender<Args>),
     /// One answer of a broadcast with acknowledgements.
-    Broadcast(mpsc::Sender<Args>),
+    Broadcast(AckCollector),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -491,20 +491,18 @@ impl Socket {
             Some(AckSink::One(sender)) => {
                 let _ = sender.send(args);
             }
-            Some(AckSink::Broadcast(sender)) => {
-                let _ = sender.try_send(args);
-            }
+            Some(AckSink::Broadcast(collector)) => collector.answer(args),
             None => tracing::debug!(socket = %self.inner.id, id, "ack with unknown id ignored"),
         }
     }
 
     /// Registers a broadcast acknowledgement under `id`; `false` if too many are pending.
-    pub(crate) fn expect_broadcast_ack(&self, id: u64, sender: mpsc::Sender<Args>) -> bool {
+    pub(crate) fn expect_broadcast_ack(&self, id: u64, collector: AckCollector) -> bool {
         let mut acks = lock(&self.inner.acks);
         if acks.len() >= self.inner.client.config().max_pending_acks {
             return false;
         }
-        acks.insert(id, AckSink::Broadcast(sender));
+        acks.insert(id, AckSink::Broadcast(collector));
         true
     }
 

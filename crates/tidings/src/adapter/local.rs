@@ -5,7 +5,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tidings_eio::Sid;
 
-use super::{Adapter, BoxFuture, BroadcastOptions, EncodedPacket, Room};
+use super::{AckCollector, Adapter, BoxFuture, BroadcastOptions, EncodedPacket, Room};
 use crate::error::AdapterError;
 use crate::namespace::NamespaceRef;
 use crate::socket::Socket;
@@ -201,6 +201,23 @@ impl Adapter for LocalAdapter {
             socket.deliver(packet, options.flags.volatile);
         }
         targets.len()
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        options: &BroadcastOptions,
+        id: u64,
+        collector: &AckCollector,
+    ) {
+        let mut sent = 0;
+        for socket in self.local_targets(options) {
+            if socket.connected() && socket.expect_broadcast_ack(id, collector.clone()) {
+                socket.deliver(packet, options.flags.volatile);
+                sent += 1;
+            }
+        }
+        collector.expect(sent);
     }
 
     fn fetch_sockets(

@@ -6,6 +6,7 @@
 //! the same [`RoomIndex`] and also publishes each operation to the other nodes, following
 //! the wire format of Node's adapters.
 
+mod ack;
 mod local;
 
 use std::collections::HashSet;
@@ -14,6 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use ack::AckCollector;
 pub use local::{LocalAdapter, RoomIndex};
 use tidings_eio::Sid;
 use tidings_engine::Frame;
@@ -89,6 +91,17 @@ pub trait Adapter: Send + Sync + 'static {
     /// Delivers a packet to the targeted local sockets and, unless `local`, to the other
     /// nodes. Returns how many local sockets it was handed to.
     fn broadcast(&self, packet: &EncodedPacket, options: &BroadcastOptions) -> usize;
+
+    /// Delivers a packet that asks for acknowledgements (its ack `id` is the same for
+    /// every recipient) and reports to `collector`: this node's client count at once, the
+    /// other nodes' counts and answers as they come.
+    fn broadcast_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        options: &BroadcastOptions,
+        id: u64,
+        collector: &AckCollector,
+    );
 
     /// The targeted sockets of every node, as local handles where they are local.
     fn fetch_sockets(
