@@ -9,6 +9,30 @@
 //! - [`ChatService`]: the HTTP routes (the page, its assets, a 404 page) in front of the
 //!   Socket.IO service.
 //!
+//! The core of it, without the extras (no nicknames, history or ack refusals):
+//! ```no_run
+//! use serde_json::json;
+//! use tidings::Server;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let io = Server::default();
+//! io.ns("/", |socket| async move {
+//!     socket.on("talk", |socket, event| async move {
+//!         let text = event.args().get::<String>(0).unwrap_or_default();
+//!         let text = text.trim();
+//!         if text.is_empty() || text.chars().count() > 500 {
+//!             return;
+//!         }
+//!         let msg = json!({ "id": socket.id().as_str(), "text": text });
+//!         let _ = socket.namespace().emit("response", &msg);
+//!         let _ = socket.emit("tail", &msg);
+//!     });
+//! });
+//! io.serve("127.0.0.1:3000").await
+//! # }
+//! ```
+//!
+//! The whole room, as the binary serves it:
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! let io = tidings::Server::default();
