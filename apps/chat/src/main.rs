@@ -81,6 +81,9 @@ fn address(
 }
 
 async fn run(addr: &str) -> anyhow::Result<()> {
+    // Watched before binding: a signal as soon as the port accepts connections must stop
+    // the server gracefully, not kill it.
+    let stop_signal = stop_signal().context("cannot watch Ctrl-C and SIGTERM")?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -95,7 +98,7 @@ async fn run(addr: &str) -> anyhow::Result<()> {
     tracing::info!(addr = %local, "chat started");
 
     tokio::select! {
-        signal = stop_signal() => tracing::info!(signal, "shutting down"),
+        signal = stop_signal => tracing::info!(signal, "shutting down"),
         served = &mut serving => return Ok(served??),
     }
     // Every socket leaves with "server shutting down" and every connection closes, then
@@ -116,34 +119,32 @@ async fn run(addr: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for Ctrl-C (SIGINT) or SIGTERM and names it. A signal that cannot be watched
-/// is logged and never fires.
-async fn stop_signal() -> &'static str {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot watch Ctrl-C");
-            std::future::pending::<()>().await;
+/// Watches Ctrl-C (SIGINT) and SIGTERM from now on; the future names the first to come.
+///
+/// # Errors
+/// When a signal handler cannot be installed.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl Future<Output = &'static str>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    })
+}
+
+/// Watches Ctrl-C; the future resolves when it comes.
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl Future<Output = &'static str>> {
+    Ok(async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => "SIGINT",
-        () = terminate => "SIGTERM",
-    }
+    })
 }
 
 #[cfg(test)]
