@@ -98,7 +98,7 @@ fn interop() -> Result<(), String> {
             "-p",
             "tidings-engine",
         ])
-        .args(["--example", "echo", "-p", "tidings"])
+        .args(["--example", "echo", "-p", "tidings", "-p", "tidings-chat"])
         .current_dir(&root))?;
     run(Command::new("bash")
         .arg(interop.join("scripts/setup.sh"))
@@ -132,7 +132,28 @@ fn interop() -> Result<(), String> {
         .env("SIO_RECOVERY_URL", recovery.url())
         .env("SIO_MSGPACK_URL", msgpack.url())
         .current_dir(&root))?;
-    js_client(&echo, &recovery)
+    js_client(&echo, &recovery)?;
+    drop((engine, engine_small, echo, recovery, msgpack));
+    chat()
+}
+
+/// Drives the chat room in headless Chromium (two pages, a polling-only page, a server
+/// restart, script injection, the 404 page); the screenshot lands in `artifacts/chat.png`.
+fn chat() -> Result<(), String> {
+    ensure_debian_package("chromium", "/usr/bin/chromium")?;
+    let root = root();
+    let tests = root.join("apps/chat/tests");
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&tests))?;
+    let binary = root.join("target/release/tidings-chat");
+    run(Command::new("npm")
+        .arg("test")
+        .env(
+            "CHAT_SERVER",
+            format!("{} --addr 127.0.0.1:{{port}}", binary.display()),
+        )
+        .current_dir(&tests))
 }
 
 /// Tests our own browser client (`clients/js`) with `node --test`: against the reference

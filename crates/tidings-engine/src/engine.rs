@@ -24,6 +24,9 @@ use crate::handler::Handler;
 use crate::response::{self, ResponseBody};
 use crate::{polling, websocket};
 
+/// How long [`Engine::close`] lets sessions flush before it drops them.
+pub const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A request the engine refused (the reference's `connection_error` event).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -95,8 +98,10 @@ impl Engine {
         self.inner.sessions().get(&sid).cloned()
     }
 
-    /// Closes every session with reason [`CloseReason::ServerClose`] (queued frames are
-    /// flushed first) and waits until they are gone and their tasks have ended.
+    /// Closes every session with reason [`CloseReason::ServerClose`] and waits until they
+    /// are gone and their tasks have ended. Queued frames are flushed first; a polling
+    /// client that does not come back for its close packet within [`CLOSE_GRACE`] is
+    /// dropped without it, so a shutdown never waits for the 30-second close timeout.
     ///
     /// # Cancel safety
     /// Cancelling the wait leaves the sessions closing on their own.
@@ -105,16 +110,29 @@ impl Engine {
         for connection in &connections {
             connection.close(CloseReason::ServerClose);
         }
-        loop {
-            let emptied = self.inner.emptied.notified();
-            if self.clients_count() == 0 {
-                break;
+        if tokio::time::timeout(CLOSE_GRACE, self.wait_until_empty())
+            .await
+            .is_err()
+        {
+            let stragglers: Vec<Connection> = self.inner.sessions().values().cloned().collect();
+            for connection in stragglers {
+                connection.abort(CloseReason::ServerClose);
             }
-            emptied.await;
+            self.wait_until_empty().await;
         }
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         self.inner.tasks.reopen();
+    }
+
+    async fn wait_until_empty(&self) {
+        loop {
+            let emptied = self.inner.emptied.notified();
+            if self.clients_count() == 0 {
+                return;
+            }
+            emptied.await;
+        }
     }
 
     /// Handles one HTTP request.

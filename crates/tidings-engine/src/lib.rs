@@ -53,7 +53,7 @@ pub use config::{
     HeadersHook,
 };
 pub use connection::{Connection, RemoteAddr, RequestInfo, SendError};
-pub use engine::{ConnectionError, Engine};
+pub use engine::{CLOSE_GRACE, ConnectionError, Engine};
 pub use handler::Handler;
 pub use response::{ResponseBody, accepts_gzip};
 pub use serve::serve;

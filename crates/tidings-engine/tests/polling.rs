@@ -271,3 +271,19 @@ async fn engine_close_ends_every_session() {
         [CloseReason::ServerClose]
     );
 }
+
+#[tokio::test]
+async fn engine_close_does_not_wait_for_clients_that_never_poll_again() {
+    let setup = start(EngineConfig::default()).await;
+    setup.handshake().await;
+    let started = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), setup.engine.close())
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(setup.engine.clients_count(), 0);
+    assert_eq!(
+        *setup.echo.closed.lock().unwrap(),
+        [CloseReason::ServerClose]
+    );
+}

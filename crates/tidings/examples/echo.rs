@@ -210,12 +210,10 @@ fn main() -> anyhow::Result<()> {
             listener.local_addr()?,
             io.config().engine().path_prefix()
         );
-        let closer = io.clone();
-        tokio::spawn(async move {
+        let ctrl_c = async {
             let _ = tokio::signal::ctrl_c().await;
-            closer.close().await;
-        });
-        io.serve_listener(listener).await?;
+        };
+        io.serve_until(listener, ctrl_c).await?;
         anyhow::Ok(())
     })
 }

@@ -338,6 +338,24 @@ impl Server {
         tidings_engine::serve(listener, self.service(), stopped).await
     }
 
+    /// Serves on a bound listener until `signal` completes (Ctrl-C, for example), then
+    /// closes the server as [`Server::close`] does and returns.
+    ///
+    /// # Errors
+    /// Never for connection problems; see [`tidings_engine::serve`].
+    pub async fn serve_until(
+        &self,
+        listener: tokio::net::TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let server = self.clone();
+        tokio::spawn(async move {
+            signal.await;
+            server.close().await;
+        });
+        self.serve_listener(listener).await
+    }
+
     /// Closes the server: every socket disconnects with "server shutting down", every
     /// connection closes after flushing, and [`Server::serve`] returns.
     ///

@@ -104,7 +104,10 @@ mod tests {
         let collector = AckCollector::new(1);
         collector.expect(3);
         collector.answer(Args::new());
-        let error = collector.wait(Duration::from_millis(100)).await.unwrap_err();
+        let error = collector
+            .wait(Duration::from_millis(100))
+            .await
+            .unwrap_err();
         assert_eq!((error.responses.len(), error.expected), (1, 3));
     }
 
@@ -112,6 +115,12 @@ mod tests {
     async fn nobody_to_ask_completes_at_once() {
         let collector = AckCollector::new(1);
         collector.expect(0);
-        assert!(collector.wait(Duration::from_secs(60)).await.unwrap().is_empty());
+        assert!(
+            collector
+                .wait(Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
