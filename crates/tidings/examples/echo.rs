@@ -41,7 +41,7 @@ fn echo(namespace: &Namespace) {
     namespace.on_connection(move |socket: Socket| {
         let ns = ns.clone();
         async move {
-            let _ = socket.emit("auth", &socket.handshake().auth);
+            let _ = socket.emit("auth", socket.handshake().auth());
             socket.on("message", |socket, event| async move {
                 let _ = socket.emit("message-back", event.into_args());
             });
@@ -193,7 +193,12 @@ fn main() -> anyhow::Result<()> {
         echo(&io.of("/custom"));
         let secure = io.of("/secure");
         secure.use_middleware(|socket| async move {
-            match socket.handshake().auth.get("token").and_then(Value::as_str) {
+            match socket
+                .handshake()
+                .auth()
+                .get("token")
+                .and_then(Value::as_str)
+            {
                 Some("good") => Ok(()),
                 _ => Err(refusal()),
             }

@@ -30,7 +30,6 @@ pub(crate) struct Client {
     sockets: Mutex<HashMap<String, Socket>>,
     /// Whether any namespace connected yet (the connect timeout stops then).
     connected: AtomicBool,
-    handshake: Handshake,
 }
 
 impl Client {
@@ -157,9 +156,8 @@ impl Client {
             tracing::debug!(sid = %self.connection.sid(), nsp, "connect to an invalid namespace");
             return self.send_packet(&Packet::connect_error(nsp, "Invalid namespace", None));
         };
-        let mut handshake = self.handshake.clone();
-        handshake.auth = auth;
-        let recovery = namespace.recover(&handshake.auth);
+        let recovery = namespace.recover(&auth);
+        let handshake = Handshake::new(self.connection.clone(), auth);
         let (id, pid, data, rooms, missed) = match recovery {
             Some(session) => (
                 session.sid,
@@ -241,7 +239,6 @@ impl Handler for Bridge {
             )),
             sockets: Mutex::new(HashMap::new()),
             connected: AtomicBool::new(false),
-            handshake: Handshake::from_request(connection.request()),
         });
         lock(&self.state.clients).insert(connection.sid(), client.clone());
         self.state.watch_connect_timeout(&client);

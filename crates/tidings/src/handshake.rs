@@ -5,87 +5,105 @@ use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
-use tidings_engine::RequestInfo;
+use tidings_engine::{Connection, RequestInfo};
 
-/// The handshake of a socket: the first HTTP request of its connection, plus the auth
-/// payload of its namespace CONNECT.
+/// The handshake of a socket (`socket.handshake`): the first HTTP request of its
+/// connection, plus the auth payload of its namespace CONNECT.
+///
+/// It reads the request the engine keeps for the connection, so a socket holds no copy
+/// of the headers; the query and the date are worked out when asked for.
 #[derive(Clone, Debug)]
-#[non_exhaustive]
 pub struct Handshake {
-    /// The request headers (names in lower case).
-    pub headers: http::HeaderMap,
-    /// When the connection was opened, as the reference formats it
-    /// (`Thu Nov 26 2026 04:31:14 GMT+0000 (Coordinated Universal Time)`).
-    pub time: String,
-    /// The peer's IP address, when known.
-    pub address: Option<IpAddr>,
-    /// Whether the request came from another origin (it had an `Origin` header).
-    pub xdomain: bool,
-    /// Whether the request came over TLS (never, for the built-in server).
-    pub secure: bool,
-    /// When the connection was opened, in milliseconds since the Unix epoch.
-    pub issued: u64,
-    /// The request path and query.
-    pub url: String,
-    /// The decoded query parameters (the last value wins for repeated names).
-    pub query: BTreeMap<String, String>,
-    /// The CONNECT payload (`{}` when the client sent none).
-    pub auth: Value,
+    connection: Connection,
+    auth: Value,
 }
 
 impl Handshake {
-    pub(crate) fn from_request(request: &RequestInfo) -> Self {
-        let issued = request
+    pub(crate) fn new(connection: Connection, auth: Value) -> Self {
+        Self { connection, auth }
+    }
+
+    fn request(&self) -> &RequestInfo {
+        self.connection.request()
+    }
+
+    /// The request headers (names in lower case).
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.request().headers
+    }
+
+    /// When the connection was opened, as JavaScript's `Date.toString` writes it in UTC
+    /// (`Thu Nov 26 2026 04:31:14 GMT+0000 (Coordinated Universal Time)`).
+    pub fn time(&self) -> String {
+        js_date(self.request().issued)
+    }
+
+    /// When the connection was opened, in milliseconds since the Unix epoch.
+    pub fn issued(&self) -> u64 {
+        self.request()
             .issued
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| {
                 u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-            });
-        let url = request.uri.path_and_query().map_or_else(
-            || request.uri.path().to_owned(),
-            |pq| pq.as_str().to_owned(),
-        );
-        Self {
-            headers: request.headers.clone(),
-            time: js_date(request.issued),
-            address: request.remote_addr.map(|addr| addr.ip()),
-            xdomain: request.headers.contains_key(http::header::ORIGIN),
-            secure: false,
-            issued,
-            query: parse_query(request.uri.query().unwrap_or("")),
-            url,
-            auth: Value::Object(Map::new()),
-        }
+            })
+    }
+
+    /// The peer's IP address, when known.
+    pub fn address(&self) -> Option<IpAddr> {
+        self.request().remote_addr.map(|addr| addr.ip())
+    }
+
+    /// Whether the request came from another origin (it had an `Origin` header).
+    pub fn xdomain(&self) -> bool {
+        self.headers().contains_key(http::header::ORIGIN)
+    }
+
+    /// Whether the request came over TLS (never, for the built-in server).
+    pub fn secure(&self) -> bool {
+        false
+    }
+
+    /// The request path and query.
+    pub fn url(&self) -> &str {
+        let uri = &self.request().uri;
+        uri.path_and_query()
+            .map_or_else(|| uri.path(), |pq| pq.as_str())
+    }
+
+    /// The decoded query parameters (the last value wins for repeated names).
+    pub fn query(&self) -> BTreeMap<String, String> {
+        parse_query(self.request().uri.query().unwrap_or(""))
+    }
+
+    /// The CONNECT payload (`{}` when the client sent none).
+    pub fn auth(&self) -> &Value {
+        &self.auth
     }
 
     /// The handshake as the reference serializes it (for `fetch_sockets` across nodes).
     pub fn to_json(&self) -> Value {
         let headers: Map<String, Value> = self
-            .headers
+            .headers()
             .iter()
             .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    Value::from(String::from_utf8_lossy(value.as_bytes())),
-                )
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), Value::from(value))
             })
             .collect();
         let query: Map<String, Value> = self
-            .query
-            .iter()
-            .map(|(key, value)| (key.clone(), Value::from(value.as_str())))
+            .query()
+            .into_iter()
+            .map(|(key, value)| (key, Value::from(value)))
             .collect();
+        let address = self.address().map(|ip| ip.to_string()).unwrap_or_default();
         let mut map = Map::new();
         map.insert("headers".into(), Value::Object(headers));
-        map.insert("time".into(), Value::from(self.time.as_str()));
-        map.insert(
-            "address".into(),
-            Value::from(self.address.map(|ip| ip.to_string()).unwrap_or_default()),
-        );
-        map.insert("xdomain".into(), Value::from(self.xdomain));
-        map.insert("secure".into(), Value::from(self.secure));
-        map.insert("issued".into(), Value::from(self.issued));
-        map.insert("url".into(), Value::from(self.url.as_str()));
+        map.insert("time".into(), Value::from(self.time()));
+        map.insert("address".into(), Value::from(address));
+        map.insert("xdomain".into(), Value::from(self.xdomain()));
+        map.insert("secure".into(), Value::from(self.secure()));
+        map.insert("issued".into(), Value::from(self.issued()));
+        map.insert("url".into(), Value::from(self.url()));
         map.insert("query".into(), Value::Object(query));
         map.insert("auth".into(), self.auth.clone());
         Value::Object(map)

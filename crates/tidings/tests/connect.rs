@@ -12,7 +12,7 @@ use tidings_testkit::WsFrame;
 
 fn echo_auth(io: &Server, name: &str) {
     io.ns(name, |socket| async move {
-        let _ = socket.emit("auth", &socket.handshake().auth);
+        let _ = socket.emit("auth", socket.handshake().auth());
     });
 }
 
@@ -77,7 +77,12 @@ async fn middleware_refusal_is_connect_error_with_data() {
     let io = Server::default();
     let secure = io.of("/secure");
     secure.use_middleware(|socket| async move {
-        match socket.handshake().auth.get("token").and_then(Value::as_str) {
+        match socket
+            .handshake()
+            .auth()
+            .get("token")
+            .and_then(Value::as_str)
+        {
             Some("good") => Ok(()),
             _ => Err(ConnectError::new("not authorized").with_data(json!({"reason": "token"}))),
         }
@@ -109,7 +114,7 @@ async fn middlewares_run_in_order_before_connection_and_rooms_are_left_on_refusa
             async move {
                 log.push(name);
                 socket.join("lobby");
-                if socket.handshake().auth.get("refuse").is_some() {
+                if socket.handshake().auth().get("refuse").is_some() {
                     return Err(ConnectError::new("refused"));
                 }
                 Ok(())
@@ -141,12 +146,12 @@ async fn handshake_exposes_query_headers_and_address() {
     io.ns("/", |socket| async move {
         let handshake = socket.handshake();
         let summary = json!({
-            "query": handshake.query.get("user"),
-            "ua": handshake.headers.get("user-agent").is_some(),
-            "address": handshake.address.map(|ip| ip.to_string()),
-            "xdomain": handshake.xdomain,
-            "url": handshake.url.starts_with("/socket.io/?EIO=4"),
-            "time": handshake.time.ends_with("(Coordinated Universal Time)"),
+            "query": handshake.query().get("user"),
+            "ua": handshake.headers().get("user-agent").is_some(),
+            "address": handshake.address().map(|ip| ip.to_string()),
+            "xdomain": handshake.xdomain(),
+            "url": handshake.url().starts_with("/socket.io/?EIO=4"),
+            "time": handshake.time().ends_with("(Coordinated Universal Time)"),
         });
         let _ = socket.emit("handshake", &summary);
     });
