@@ -98,7 +98,16 @@ fn interop() -> Result<(), String> {
             "-p",
             "tidings-engine",
         ])
-        .args(["--example", "echo", "-p", "tidings", "-p", "tidings-chat"])
+        .args([
+            "--example",
+            "echo",
+            "-p",
+            "tidings",
+            "-p",
+            "tidings-chat",
+            "--bin",
+            "tidings-chat",
+        ])
         .current_dir(&root))?;
     run(Command::new("bash")
         .arg(interop.join("scripts/setup.sh"))
