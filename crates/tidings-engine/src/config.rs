@@ -49,7 +49,6 @@ pub struct EngineConfig {
     pub(crate) cookie: bool,
     pub(crate) allow_request: Option<AllowRequest>,
     pub(crate) max_sessions: usize,
-    pub(crate) websocket_read_buffer: usize,
     pub(crate) http_compression: Option<usize>,
     pub(crate) middlewares: Vec<EngineMiddleware>,
     pub(crate) headers: Option<HeadersHook>,
@@ -68,7 +67,6 @@ impl Default for EngineConfig {
             cookie: false,
             allow_request: None,
             max_sessions: 100_000,
-            websocket_read_buffer: 256,
             http_compression: Some(1024),
             middlewares: Vec::new(),
             headers: None,
@@ -89,7 +87,6 @@ impl fmt::Debug for EngineConfig {
             .field("cookie", &self.cookie)
             .field("allow_request", &self.allow_request.is_some())
             .field("max_sessions", &self.max_sessions)
-            .field("websocket_read_buffer", &self.websocket_read_buffer)
             .field("http_compression", &self.http_compression)
             .field("middlewares", &self.middlewares.len())
             .finish_non_exhaustive()
@@ -201,14 +198,6 @@ impl EngineConfig {
     #[must_use]
     pub fn max_sessions(mut self, sessions: usize) -> Self {
         self.max_sessions = sessions;
-        self
-    }
-
-    /// The read buffer of each WebSocket, in bytes (default 256). Idle connections keep
-    /// it, so it is small; larger messages grow it while they are read.
-    #[must_use]
-    pub fn websocket_read_buffer(mut self, bytes: usize) -> Self {
-        self.websocket_read_buffer = bytes.max(128);
         self
     }
 

@@ -47,6 +47,7 @@ mod polling;
 mod response;
 mod serve;
 mod websocket;
+mod ws_codec;
 
 pub use config::{
     AllowRequest, ConnectionErrorHook, Cors, EngineConfig, EngineMiddleware, GenerateId,

@@ -1,28 +1,28 @@
 //! The WebSocket transport and the per-session driver task (protocol §1.5, §1.6).
 //!
-//! The WebSocket library stays inside this module, so it can change without touching
-//! anything above it.
+//! The wire format is `ws_codec`'s; this module is the IO around it. A connection holds no
+//! buffer while idle: reads go through a stack buffer and only a partial frame is kept,
+//! and the frames owed to the client are written in one `write` per wake-up.
 
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use futures_util::{SinkExt, StreamExt};
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tidings_eio::{ErrorCode, Frame, Packet, SessionError, Transport, WsOutput};
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+
+use crate::ws_codec::{self, Incoming, Outgoing, Reader, WsError};
 
 use crate::connection::Connection;
 use crate::engine::{EngineInner, Query};
 use crate::response::{self, ResponseBody};
-
-/// An accepted WebSocket.
-pub(crate) type WebSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Whether a request asks for a WebSocket upgrade.
 pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
@@ -77,20 +77,11 @@ pub(crate) fn upgrade<B>(
             }
         }
     };
-    let config = WebSocketConfig::default()
-        .read_buffer_size(engine.config.websocket_read_buffer)
-        .write_buffer_size(0)
-        .max_message_size(usize::try_from(engine.config.session().max_payload).ok())
-        .max_frame_size(usize::try_from(engine.config.session().max_payload).ok());
+    let max_message = usize::try_from(engine.config.session().max_payload).unwrap_or(usize::MAX);
     engine.tasks.spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
-                let socket = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(config),
-                )
-                .await;
+                let socket = WebSocket::new(TokioIo::new(upgraded), max_message);
                 *connection
                     .shared
                     .pending_websocket
@@ -106,7 +97,7 @@ pub(crate) fn upgrade<B>(
     });
     let mut answer = Response::new(ResponseBody::new(Bytes::new()));
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let accept = ws_codec::accept_key(key.as_bytes());
     let headers = answer.headers_mut();
     headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
     headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
@@ -114,6 +105,68 @@ pub(crate) fn upgrade<B>(
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     answer
+}
+
+/// An accepted WebSocket: the upgraded connection and the decoder of its frames.
+pub(crate) struct WebSocket {
+    io: TokioIo<hyper::upgrade::Upgraded>,
+    reader: Reader,
+    /// Encoded frames waiting to be written; empty (no allocation) between writes.
+    out: BytesMut,
+}
+
+/// How many bytes one read takes from the socket, into a buffer on the stack.
+const READ_CHUNK: usize = 4096;
+
+/// A write buffer larger than this is given back after it drains.
+const KEEP_OUT_BUFFER: usize = 16 * 1024;
+
+impl WebSocket {
+    fn new(io: TokioIo<hyper::upgrade::Upgraded>, max_message: usize) -> Self {
+        Self {
+            io,
+            reader: Reader::new(max_message),
+            out: BytesMut::new(),
+        }
+    }
+
+    /// Reads what the socket has into the decoder; `Ok(0)` is the end of the stream.
+    /// Cancel safe: bytes are either taken in whole or not read at all.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut buf = ReadBuf::new(&mut chunk);
+        ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+        self.reader.extend(buf.filled());
+        Poll::Ready(Ok(buf.filled().len()))
+    }
+
+    /// Writes everything in `out` with as few system calls as the socket allows.
+    async fn write_out(&mut self) -> io::Result<()> {
+        if !self.out.is_empty() {
+            self.io.write_all(&self.out).await?;
+            self.io.flush().await?;
+        }
+        self.out.clear();
+        if self.out.capacity() > KEEP_OUT_BUFFER {
+            self.out = BytesMut::new();
+        }
+        Ok(())
+    }
+
+    /// Sends a close frame (with `code`, if any), best effort, and shuts the socket down.
+    async fn close(&mut self, code: Option<u16>) {
+        let payload = code.map(u16::to_be_bytes);
+        ws_codec::encode(
+            Outgoing::Close,
+            payload.as_ref().map_or(&[][..], |code| &code[..]),
+            &mut self.out,
+        );
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            self.write_out().await?;
+            self.io.shutdown().await
+        })
+        .await;
+    }
 }
 
 /// The session's driver: runs its timers and, once it has one, its WebSocket. One task per
@@ -154,86 +207,117 @@ pub(crate) async fn drive(connection: Connection) {
             () = timer.as_mut(), if deadline.is_some() => {
                 connection.update(|session, now| session.handle_timeout(now));
             }
-            message = async { match socket.as_mut() { Some(open) => open.next().await, None => None } },
-                if socket.is_some() =>
-            {
-                match receive(&connection, message) {
-                    Received::Continue => {}
-                    Received::Finished => socket = None,
-                    Received::TooBig => {
-                        if let Some(mut open) = socket.take() {
-                            let frame = CloseFrame { code: CloseCode::Size, reason: Utf8Bytes::default() };
-                            let _ = tokio::time::timeout(Duration::from_secs(1), WebSocketStream::close(&mut open, Some(frame))).await;
-                        }
-                    }
+            filled = poll_fn(|cx| match socket.as_mut() {
+                Some(open) => open.poll_fill(cx),
+                None => Poll::Pending,
+            }), if socket.is_some() => {
+                if let Some(mut open) = socket.take()
+                    && receive(&connection, &mut open, filled).await
+                {
+                    socket = Some(open);
                 }
             }
         }
     }
 }
 
-/// What the driver does with its socket after a message.
-enum Received {
-    Continue,
-    /// The socket is closed or broken: drop it.
-    Finished,
-    /// The message was over `maxPayload`: close with 1009, as the reference's `ws` does.
-    TooBig,
-}
-
-/// Hands one WebSocket message to the session.
-fn receive(
+/// Hands what was read to the session; `false` when the socket is finished.
+async fn receive(
     connection: &Connection,
-    message: Option<Result<Message, tungstenite::Error>>,
-) -> Received {
-    let packet = match message {
-        Some(Ok(Message::Text(text))) => Packet::decode_text(text.as_str()),
-        Some(Ok(Message::Binary(data))) => Ok(Packet::Binary(data)),
-        // Control frames are answered by the library; the pong goes out on the next flush.
-        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
-            connection.shared.wake_driver.notify_one();
-            return Received::Continue;
-        }
-        Some(Ok(Message::Close(_))) | None => {
+    socket: &mut WebSocket,
+    filled: io::Result<usize>,
+) -> bool {
+    match filled {
+        Ok(0) => {
             connection.update(|session, _| session.handle_websocket_closed(false));
-            return Received::Finished;
+            return false;
         }
-        Some(Err(error)) => {
-            tracing::debug!(sid = %connection.sid(), %error, "websocket failed");
-            connection.update(|session, _| session.handle_websocket_closed(true));
-            return match error {
-                tungstenite::Error::Capacity(_) => Received::TooBig,
-                _ => Received::Finished,
-            };
-        }
-    };
-    match packet {
-        Ok(packet) => {
-            connection.update(|session, now| session.handle_websocket_packet(packet, now));
-        }
+        Ok(_) => {}
         Err(error) => {
-            tracing::debug!(sid = %connection.sid(), %error, "undecodable websocket frame");
-            connection.update(|session, _| session.handle_parse_error(Transport::WebSocket));
+            tracing::debug!(sid = %connection.sid(), %error, "websocket read failed");
+            connection.update(|session, _| session.handle_websocket_closed(true));
+            return false;
         }
     }
-    Received::Continue
+    loop {
+        let message = match socket.reader.decode() {
+            Ok(Some(message)) => message,
+            Ok(None) => return true,
+            Err(error) => {
+                tracing::debug!(sid = %connection.sid(), ?error, "websocket protocol error");
+                socket.close(Some(error.close_code())).await;
+                let parse_error = error == WsError::InvalidUtf8;
+                connection.update(|session, _| {
+                    if parse_error {
+                        session.handle_parse_error(Transport::WebSocket);
+                    }
+                    session.handle_websocket_closed(true);
+                });
+                return false;
+            }
+        };
+        let packet = match message {
+            Incoming::Text(text) => match std::str::from_utf8(&text) {
+                Ok(text) => Packet::decode_text(text),
+                Err(_) => Err(tidings_eio::DecodeError::InvalidUtf8),
+            },
+            Incoming::Binary(data) => Ok(Packet::Binary(data)),
+            Incoming::Ping(payload) => {
+                // Answered with the next write; the driver writes before it sleeps.
+                ws_codec::encode(Outgoing::Pong, &payload, &mut socket.out);
+                connection.shared.wake_driver.notify_one();
+                continue;
+            }
+            Incoming::Pong => continue,
+            Incoming::Close(code) => {
+                // Echo the close (RFC 6455 §5.5.1), then the socket is done.
+                socket.close(code).await;
+                connection.update(|session, _| session.handle_websocket_closed(false));
+                return false;
+            }
+        };
+        match packet {
+            Ok(packet) => {
+                connection.update(|session, now| session.handle_websocket_packet(packet, now));
+            }
+            Err(error) => {
+                tracing::debug!(sid = %connection.sid(), %error, "undecodable websocket frame");
+                connection.update(|session, _| session.handle_parse_error(Transport::WebSocket));
+            }
+        }
+    }
 }
 
 /// Writes everything the session owes its WebSocket; `false` when the socket is finished.
 /// A client that stops reading cannot stall the driver for longer than one heartbeat.
 async fn flush(connection: &Connection, socket: &mut WebSocket) -> bool {
+    let b64 = connection.shared.b64;
+    let mut close = false;
+    {
+        let mut slot = connection.lock();
+        while let Some(output) = slot.session.poll_websocket() {
+            match output {
+                WsOutput::Frame(frame) => encode_frame(&frame, b64, &mut socket.out),
+                WsOutput::Close => {
+                    close = true;
+                    break;
+                }
+            }
+        }
+    }
+    if close {
+        // Handing out the close may have closed the session: report it first.
+        connection.deliver_events();
+        socket.close(None).await;
+        return false;
+    }
     let limit = {
         let slot = connection.lock();
         let config = slot.session.config();
         config.ping_interval + config.ping_timeout
     };
-    match tokio::time::timeout(
-        limit.max(Duration::from_secs(1)),
-        write_owed(connection, socket),
-    )
-    .await
-    {
-        Ok(Ok(open)) => open,
+    match tokio::time::timeout(limit.max(Duration::from_secs(1)), socket.write_out()).await {
+        Ok(Ok(())) => true,
         Ok(Err(error)) => {
             tracing::debug!(sid = %connection.sid(), %error, "websocket write failed");
             connection.update(|session, _| session.handle_websocket_closed(true));
@@ -247,46 +331,16 @@ async fn flush(connection: &Connection, socket: &mut WebSocket) -> bool {
     }
 }
 
-async fn write_owed(
-    connection: &Connection,
-    socket: &mut WebSocket,
-) -> Result<bool, tungstenite::Error> {
-    loop {
-        let output = connection.lock().session.poll_websocket();
-        match output {
-            Some(WsOutput::Frame(frame)) => {
-                if let Some(message) = to_message(frame, connection.shared.b64) {
-                    socket.feed(message).await?;
-                }
-            }
-            Some(WsOutput::Close) => {
-                // Handing out the close may have closed the session: report it first.
-                connection.deliver_events();
-                let _ = socket.close(None).await;
-                return Ok(false);
-            }
-            None => break,
-        }
-    }
-    socket.flush().await?;
-    Ok(true)
-}
-
-/// The WebSocket message for a frame; binary becomes `b` + base64 text for `b64` clients.
-fn to_message(frame: Frame, b64: bool) -> Option<Message> {
+/// Appends a frame as a WebSocket message; binary becomes `b` + base64 text for `b64`
+/// clients.
+fn encode_frame(frame: &Frame, b64: bool, out: &mut BytesMut) {
     match frame {
-        Frame::Text(text) => match Utf8Bytes::try_from(text) {
-            Ok(text) => Some(Message::Text(text)),
-            Err(_) => {
-                tracing::error!("dropped a text frame that is not utf-8");
-                None
-            }
-        },
-        Frame::Binary(data) if b64 => {
+        Frame::Text(text) => ws_codec::encode(Outgoing::Text, text, out),
+        Frame::Binary(_) if b64 => {
             let mut text = BytesMut::new();
-            Frame::Binary(data).encode_for_polling(&mut text);
-            Utf8Bytes::try_from(text.freeze()).ok().map(Message::Text)
+            frame.encode_for_polling(&mut text);
+            ws_codec::encode(Outgoing::Text, &text, out);
         }
-        Frame::Binary(data) => Some(Message::Binary(data)),
+        Frame::Binary(data) => ws_codec::encode(Outgoing::Binary, data, out),
     }
 }
