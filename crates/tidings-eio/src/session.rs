@@ -603,7 +603,7 @@ impl Session {
                 };
                 if !self.outbox.is_empty() && self.carrier != Carrier::WebSocket {
                     payload::encode(&self.outbox, &mut body);
-                    self.outbox.clear();
+                    self.outbox = VecDeque::new();
                 } else if upgrading {
                     // Ends the poll so that the client can complete the upgrade (§1.6).
                     body.put_u8(PacketType::Noop.as_char());
@@ -625,6 +625,10 @@ impl Session {
             return None;
         }
         if let Some(frame) = self.outbox.pop_front() {
+            if self.outbox.is_empty() {
+                // An idle session keeps no queue allocation.
+                self.outbox = VecDeque::new();
+            }
             return Some(WsOutput::Frame(frame));
         }
         match self.lifecycle {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -24,17 +24,85 @@ pub enum SendError {
 }
 
 /// What the engine keeps of the request that opened a session.
+///
+/// The headers are kept as one compact block of bytes and turned into a `HeaderMap` the
+/// first time they are asked for, so that idle sessions of applications that never look
+/// at them stay small.
 #[derive(Debug)]
-#[non_exhaustive]
 pub struct RequestInfo {
+    uri: http::Uri,
+    /// `name: value\r\n` lines.
+    raw_headers: Box<[u8]>,
+    headers: OnceLock<http::HeaderMap>,
+    remote_addr: Option<SocketAddr>,
+    issued: SystemTime,
+}
+
+impl RequestInfo {
+    pub(crate) fn new(
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        remote_addr: Option<SocketAddr>,
+        issued: SystemTime,
+    ) -> Self {
+        let mut raw = Vec::with_capacity(
+            headers
+                .iter()
+                .map(|(n, v)| n.as_str().len() + v.len() + 4)
+                .sum(),
+        );
+        for (name, value) in headers {
+            raw.extend_from_slice(name.as_str().as_bytes());
+            raw.extend_from_slice(b": ");
+            raw.extend_from_slice(value.as_bytes());
+            raw.extend_from_slice(b"\r\n");
+        }
+        // A fresh copy of the URI: hyper's shares the connection's 8 KiB read buffer.
+        let uri = http::Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone());
+        Self {
+            uri,
+            raw_headers: raw.into_boxed_slice(),
+            headers: OnceLock::new(),
+            remote_addr,
+            issued,
+        }
+    }
+
     /// The handshake request's URI, query included.
-    pub uri: http::Uri,
+    pub fn uri(&self) -> &http::Uri {
+        &self.uri
+    }
+
     /// The handshake request's headers.
-    pub headers: http::HeaderMap,
+    pub fn headers(&self) -> &http::HeaderMap {
+        self.headers.get_or_init(|| {
+            let mut map = http::HeaderMap::new();
+            for line in self.raw_headers.split(|&byte| byte == b'\n') {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let Some(colon) = line.iter().position(|&byte| byte == b':') else {
+                    continue;
+                };
+                let (name, value) = (&line[..colon], line.get(colon + 2..).unwrap_or_default());
+                if let (Ok(name), Ok(value)) = (
+                    http::HeaderName::from_bytes(name),
+                    http::HeaderValue::from_bytes(value),
+                ) {
+                    map.append(name, value);
+                }
+            }
+            map
+        })
+    }
+
     /// The peer's address, when the server provided it (see [`RemoteAddr`]).
-    pub remote_addr: Option<SocketAddr>,
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
     /// When the session was opened.
-    pub issued: SystemTime,
+    pub fn issued(&self) -> SystemTime {
+        self.issued
+    }
 }
 
 /// The peer address of a request, inserted as a request extension by [`serve`] (or by
@@ -249,5 +317,25 @@ impl Connection {
             slot = self.lock();
         }
         slot.delivering = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_headers_survive_the_compact_form() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("user-agent", "test/1.0".parse().unwrap());
+        headers.append("x-many", "a".parse().unwrap());
+        headers.append("x-many", "b: c".parse().unwrap());
+        headers.insert("x-empty", "".parse().unwrap());
+        let uri: http::Uri = "/engine.io/?EIO=4&transport=polling&token=x"
+            .parse()
+            .unwrap();
+        let info = RequestInfo::new(&uri, &headers, None, SystemTime::UNIX_EPOCH);
+        assert_eq!(info.headers(), &headers);
+        assert_eq!(info.uri(), &uri);
     }
 }

@@ -406,12 +406,12 @@ impl EngineInner {
                 session: Mutex::new(SessionSlot::new(session)),
                 wake_driver: Notify::new(),
                 wake_poll: Notify::new(),
-                request: RequestInfo {
-                    uri: detached_uri(&parts.uri),
-                    headers: detached_headers(&parts.headers),
-                    remote_addr: parts.extensions.get::<RemoteAddr>().map(|addr| addr.0),
-                    issued: SystemTime::now(),
-                },
+                request: RequestInfo::new(
+                    &parts.uri,
+                    &parts.headers,
+                    parts.extensions.get::<RemoteAddr>().map(|addr| addr.0),
+                    SystemTime::now(),
+                ),
                 engine: Arc::downgrade(self),
                 pending_websocket: Mutex::new(None),
                 b64,
@@ -432,25 +432,6 @@ impl EngineInner {
             self.emptied.notify_waiters();
         }
     }
-}
-
-/// A copy of `headers` in fresh allocations. hyper's header values are slices of the
-/// connection's 8 KiB read buffer, so keeping them would keep that buffer alive for the
-/// whole session.
-fn detached_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    let mut copy = http::HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
-            copy.append(name.clone(), value);
-        }
-    }
-    copy
-}
-
-/// A copy of `uri` in a fresh allocation, for the same reason as [`detached_headers`].
-fn detached_uri(uri: &http::Uri) -> http::Uri {
-    let text = uri.to_string();
-    http::Uri::try_from(text).unwrap_or_else(|_| uri.clone())
 }
 
 #[cfg(test)]

@@ -118,9 +118,6 @@ pub(crate) struct WebSocket {
 /// How many bytes one read takes from the socket, into a buffer on the stack.
 const READ_CHUNK: usize = 4096;
 
-/// A write buffer larger than this is given back after it drains.
-const KEEP_OUT_BUFFER: usize = 16 * 1024;
-
 impl WebSocket {
     fn new(io: TokioIo<hyper::upgrade::Upgraded>, max_message: usize) -> Self {
         Self {
@@ -146,10 +143,8 @@ impl WebSocket {
             self.io.write_all(&self.out).await?;
             self.io.flush().await?;
         }
-        self.out.clear();
-        if self.out.capacity() > KEEP_OUT_BUFFER {
-            self.out = BytesMut::new();
-        }
+        // Idle connections keep no write buffer.
+        self.out = BytesMut::new();
         Ok(())
     }
 
@@ -186,8 +181,10 @@ pub(crate) async fn drive(connection: Connection) {
         if handed_over.is_some() {
             socket = handed_over;
         }
+        // Flushing and receiving are boxed: they live only while they run, which keeps the
+        // task of an idle session small.
         if let Some(open) = socket.as_mut()
-            && !flush(&connection, open).await
+            && !Box::pin(flush(&connection, open)).await
         {
             socket = None;
         }
@@ -212,7 +209,7 @@ pub(crate) async fn drive(connection: Connection) {
                 None => Poll::Pending,
             }), if socket.is_some() => {
                 if let Some(mut open) = socket.take()
-                    && receive(&connection, &mut open, filled).await
+                    && Box::pin(receive(&connection, &mut open, filled)).await
                 {
                     socket = Some(open);
                 }

@@ -29,19 +29,19 @@ impl Handshake {
 
     /// The request headers (names in lower case).
     pub fn headers(&self) -> &http::HeaderMap {
-        &self.request().headers
+        self.request().headers()
     }
 
     /// When the connection was opened, as JavaScript's `Date.toString` writes it in UTC
     /// (`Thu Nov 26 2026 04:31:14 GMT+0000 (Coordinated Universal Time)`).
     pub fn time(&self) -> String {
-        js_date(self.request().issued)
+        js_date(self.request().issued())
     }
 
     /// When the connection was opened, in milliseconds since the Unix epoch.
     pub fn issued(&self) -> u64 {
         self.request()
-            .issued
+            .issued()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| {
                 u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
@@ -50,7 +50,7 @@ impl Handshake {
 
     /// The peer's IP address, when known.
     pub fn address(&self) -> Option<IpAddr> {
-        self.request().remote_addr.map(|addr| addr.ip())
+        self.request().remote_addr().map(|addr| addr.ip())
     }
 
     /// Whether the request came from another origin (it had an `Origin` header).
@@ -65,14 +65,14 @@ impl Handshake {
 
     /// The request path and query.
     pub fn url(&self) -> &str {
-        let uri = &self.request().uri;
+        let uri = self.request().uri();
         uri.path_and_query()
             .map_or_else(|| uri.path(), |pq| pq.as_str())
     }
 
     /// The decoded query parameters (the last value wins for repeated names).
     pub fn query(&self) -> BTreeMap<String, String> {
-        parse_query(self.request().uri.query().unwrap_or(""))
+        parse_query(self.request().uri().query().unwrap_or(""))
     }
 
     /// The CONNECT payload (`{}` when the client sent none).
