@@ -16,7 +16,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tidings_eio::{ErrorCode, Frame, Packet, SessionError, Transport, WsOutput};
-use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::ws_codec::{self, Incoming, Outgoing, Reader, WsError};
 
@@ -137,6 +137,25 @@ impl WebSocket {
         Poll::Ready(Ok(buf.filled().len()))
     }
 
+    /// Writes what the socket takes right now; `true` when `out` is fully written. The
+    /// common case, with no timer involved.
+    fn try_write_now(&mut self) -> io::Result<bool> {
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        while !self.out.is_empty() {
+            match Pin::new(&mut self.io).poll_write(&mut cx, &self.out) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(written)) => {
+                    let _ = self.out.split_to(written);
+                }
+                Poll::Ready(Err(error)) => return Err(error),
+                Poll::Pending => return Ok(false),
+            }
+        }
+        self.out = BytesMut::new();
+        Ok(true)
+    }
+
     /// Writes everything in `out` with as few system calls as the socket allows.
     async fn write_out(&mut self) -> io::Result<()> {
         if !self.out.is_empty() {
@@ -171,6 +190,7 @@ pub(crate) async fn drive(connection: Connection) {
     // stays small; the timer is reset rather than rebuilt on every turn.
     let mut socket: Option<Box<WebSocket>> = None;
     let mut timer = Box::pin(tokio::time::sleep(Duration::ZERO));
+    let mut armed = None;
     loop {
         let handed_over = connection
             .shared
@@ -195,13 +215,18 @@ pub(crate) async fn drive(connection: Connection) {
         if closed && socket.is_none() {
             break;
         }
-        if let Some(deadline) = deadline {
+        // Re-arm the timer only when the deadline moved: resets cost a timer-wheel update.
+        if let Some(deadline) = deadline
+            && armed != Some(deadline)
+        {
             timer.as_mut().reset(deadline.into());
+            armed = Some(deadline);
         }
         let notified = connection.shared.wake_driver.notified();
         tokio::select! {
             () = notified => {}
             () = timer.as_mut(), if deadline.is_some() => {
+                armed = None;
                 connection.update(|session, now| session.handle_timeout(now));
             }
             filled = poll_fn(|cx| match socket.as_mut() {
@@ -308,6 +333,16 @@ async fn flush(connection: &Connection, socket: &mut WebSocket) -> bool {
         socket.close(None).await;
         return false;
     }
+    match socket.try_write_now() {
+        Ok(true) => return true,
+        Ok(false) => {}
+        Err(error) => {
+            tracing::debug!(sid = %connection.sid(), %error, "websocket write failed");
+            connection.update(|session, _| session.handle_websocket_closed(true));
+            return false;
+        }
+    }
+    // The socket is full: wait for the client, but not longer than one heartbeat.
     let limit = {
         let slot = connection.lock();
         let config = slot.session.config();

@@ -117,17 +117,25 @@ impl RoomIndex {
             }
             targets
         };
-        for room in &options.except {
-            if let Some(members) = maps.rooms.get(room) {
-                for sid in members {
-                    targets.remove(sid);
-                }
-            }
-            if let Some(sid) = Sid::parse(room) {
-                targets.remove(&sid);
-            }
+        drop(maps);
+        for sid in self.excluded(options) {
+            targets.remove(&sid);
         }
         targets
+    }
+
+    /// The sockets that `options.except` leaves out: the members of every listed room,
+    /// and the sockets whose id room is listed.
+    pub fn excluded(&self, options: &BroadcastOptions) -> HashSet<Sid> {
+        let maps = self.read();
+        let mut excluded = HashSet::new();
+        for room in &options.except {
+            if let Some(members) = maps.rooms.get(room) {
+                excluded.extend(members.iter().copied());
+            }
+            excluded.extend(Sid::parse(room));
+        }
+        excluded
     }
 }
 
@@ -156,6 +164,15 @@ impl LocalAdapter {
         let Some(namespace) = self.namespace.upgrade() else {
             return Vec::new();
         };
+        if options.rooms.is_empty() {
+            // Everyone but the excluded: walk the sockets once, no set of all ids.
+            let excluded = self.index.excluded(options);
+            let mut sockets = namespace.sockets();
+            if !excluded.is_empty() {
+                sockets.retain(|socket| !excluded.contains(&socket.id()));
+            }
+            return sockets;
+        }
         let all = namespace.socket_ids();
         let targets = self.index.targets(options, &all);
         targets
