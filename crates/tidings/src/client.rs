@@ -1,7 +1,6 @@
 //! One Engine.IO connection seen from Socket.IO: it decodes packets and routes them to
 //! the connection's sockets, one per namespace.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -26,8 +25,9 @@ pub(crate) struct Client {
     pub(crate) connection: Connection,
     config: Arc<ServerConfig>,
     decoder: Mutex<PacketDecoder>,
-    /// The connection's sockets by namespace name.
-    sockets: Mutex<HashMap<String, Socket>>,
+    /// The connection's sockets, one per namespace. A list, not a map: a connection uses
+    /// one or a few namespaces, and an empty list costs no allocation.
+    sockets: Mutex<Sockets>,
     /// Whether any namespace connected yet (the connect timeout stops then).
     connected: AtomicBool,
 }
@@ -66,16 +66,12 @@ impl Client {
 
     /// Forgets `socket` if it is still this client's socket for its namespace.
     pub(crate) fn remove_socket(&self, socket: &Socket) {
-        let mut sockets = lock(&self.sockets);
-        let name = socket.namespace().name();
-        if sockets.get(name).is_some_and(|current| current == socket) {
-            sockets.remove(name);
-        }
+        lock(&self.sockets).0.retain(|current| current != socket);
     }
 
     /// Disconnects every socket of the connection, then closes it (`disconnect(true)`).
     pub(crate) fn disconnect_all(&self) {
-        let sockets: Vec<Socket> = lock(&self.sockets).values().cloned().collect();
+        let sockets = lock(&self.sockets).0.clone();
         for socket in sockets {
             socket.leave_namespace();
         }
@@ -148,7 +144,7 @@ impl Client {
         nsp: String,
         auth: Option<Value>,
     ) {
-        if lock(&self.sockets).contains_key(&nsp) {
+        if lock(&self.sockets).get(&nsp).is_some() {
             return close_for_violation(self, "second connect to a namespace");
         }
         let auth = auth.unwrap_or_else(|| Value::Object(Map::new()));
@@ -184,18 +180,35 @@ impl Client {
         if !rooms.is_empty() {
             socket.join(rooms);
         }
-        lock(&self.sockets).insert(nsp, socket.clone());
+        lock(&self.sockets).0.push(socket.clone());
         socket.schedule(Job::Connect(missed));
     }
 
     fn handle_close(&self, reason: DisconnectReason) {
-        let sockets: Vec<Socket> = lock(&self.sockets)
-            .drain()
-            .map(|(_, socket)| socket)
-            .collect();
+        let sockets = std::mem::take(&mut lock(&self.sockets).0);
         for socket in sockets {
             socket.schedule_disconnect(reason);
         }
+    }
+}
+
+/// A connection's sockets, found by namespace name.
+#[derive(Default)]
+struct Sockets(Vec<Socket>);
+
+impl Sockets {
+    fn get(&self, nsp: &str) -> Option<&Socket> {
+        self.0
+            .iter()
+            .find(|socket| socket.namespace().name() == nsp)
+    }
+
+    fn remove(&mut self, nsp: &str) -> Option<Socket> {
+        let index = self
+            .0
+            .iter()
+            .position(|socket| socket.namespace().name() == nsp)?;
+        Some(self.0.swap_remove(index))
     }
 }
 
@@ -237,7 +250,7 @@ impl Handler for Bridge {
                 self.state.config.parser,
                 self.state.config.max_attachments,
             )),
-            sockets: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(Sockets(Vec::new())),
             connected: AtomicBool::new(false),
         });
         lock(&self.state.clients).insert(connection.sid(), client.clone());

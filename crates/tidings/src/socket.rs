@@ -69,13 +69,34 @@ pub(crate) struct SocketInner {
 
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<String, EventHandler>,
+    events: HashMap<Box<str>, EventHandler>,
+    /// Listeners most sockets never set, kept out of line so that they cost one pointer.
+    extras: Option<Box<Extras>>,
+}
+
+#[derive(Default)]
+struct Extras {
     any: Vec<AnyListener>,
     any_outgoing: Vec<AnyListener>,
     middlewares: Vec<PacketMiddleware>,
     errors: Vec<ErrorListener>,
     disconnecting: Vec<DisconnectHandler>,
     disconnect: Vec<DisconnectHandler>,
+}
+
+impl Handlers {
+    fn extras(&mut self) -> &mut Extras {
+        self.extras.get_or_insert_with(Box::default)
+    }
+
+    /// A copy of one list of extra listeners (empty when none was ever set).
+    fn list<T: Clone>(&self, pick: impl Fn(&Extras) -> &Vec<T>) -> Vec<T> {
+        self.extras
+            .as_deref()
+            .map(pick)
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 /// Where an acknowledgement goes.
@@ -219,7 +240,7 @@ impl Socket {
     {
         write(&self.inner.handlers)
             .events
-            .insert(event.to_owned(), handler::event_handler(handler));
+            .insert(event.into(), handler::event_handler(handler));
     }
 
     /// Removes the handler of `event`.
@@ -229,18 +250,22 @@ impl Socket {
 
     /// Adds a listener called for every received event, before its handler (`onAny`).
     pub fn on_any(&self, listener: impl Fn(&Self, &str, &Args) + Send + Sync + 'static) {
-        write(&self.inner.handlers).any.push(Arc::new(listener));
+        write(&self.inner.handlers)
+            .extras()
+            .any
+            .push(Arc::new(listener));
     }
 
     /// Removes every `on_any` listener (`offAny`).
     pub fn off_any(&self) {
-        write(&self.inner.handlers).any.clear();
+        write(&self.inner.handlers).extras().any.clear();
     }
 
     /// Adds a listener called for every event sent to this socket, broadcasts included
     /// (`onAnyOutgoing`).
     pub fn on_any_outgoing(&self, listener: impl Fn(&Self, &str, &Args) + Send + Sync + 'static) {
         write(&self.inner.handlers)
+            .extras()
             .any_outgoing
             .push(Arc::new(listener));
         self.inner
@@ -250,7 +275,7 @@ impl Socket {
 
     /// Removes every `on_any_outgoing` listener (`offAnyOutgoing`).
     pub fn off_any_outgoing(&self) {
-        write(&self.inner.handlers).any_outgoing.clear();
+        write(&self.inner.handlers).extras().any_outgoing.clear();
         self.inner
             .has_outgoing_listeners
             .store(false, Ordering::Release);
@@ -264,13 +289,17 @@ impl Socket {
         middleware: impl Fn(&Self, &mut Event) -> Result<(), String> + Send + Sync + 'static,
     ) {
         write(&self.inner.handlers)
+            .extras()
             .middlewares
             .push(Arc::new(middleware));
     }
 
     /// Listens for errors raised by packet middlewares (`socket.on("error")`).
     pub fn on_error(&self, listener: impl Fn(&Self, &str) + Send + Sync + 'static) {
-        write(&self.inner.handlers).errors.push(Arc::new(listener));
+        write(&self.inner.handlers)
+            .extras()
+            .errors
+            .push(Arc::new(listener));
     }
 
     /// Runs when the socket starts leaving, while it is still in its rooms (`disconnecting`).
@@ -280,6 +309,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         write(&self.inner.handlers)
+            .extras()
             .disconnecting
             .push(handler::disconnect_handler(handler));
     }
@@ -291,6 +321,7 @@ impl Socket {
         Fut: Future<Output = ()> + Send + 'static,
     {
         write(&self.inner.handlers)
+            .extras()
             .disconnect
             .push(handler::disconnect_handler(handler));
     }
@@ -461,7 +492,7 @@ impl Socket {
     }
 
     fn call_outgoing_listeners(&self, event: &str, args: &Args) {
-        let listeners = read(&self.inner.handlers).any_outgoing.clone();
+        let listeners = read(&self.inner.handlers).list(|extras| &extras.any_outgoing);
         for listener in listeners {
             listener(self, event, args);
         }
@@ -564,9 +595,9 @@ impl Socket {
         let (any, middlewares, errors) = {
             let handlers = read(&self.inner.handlers);
             (
-                handlers.any.clone(),
-                handlers.middlewares.clone(),
-                handlers.errors.clone(),
+                handlers.list(|extras| &extras.any),
+                handlers.list(|extras| &extras.middlewares),
+                handlers.list(|extras| &extras.errors),
             )
         };
         for listener in &any {
@@ -590,7 +621,10 @@ impl Socket {
         let namespace = self.inner.namespace.clone();
         let (disconnecting, disconnect) = {
             let handlers = read(&self.inner.handlers);
-            (handlers.disconnecting.clone(), handlers.disconnect.clone())
+            (
+                handlers.list(|extras| &extras.disconnecting),
+                handlers.list(|extras| &extras.disconnect),
+            )
         };
         for handler in disconnecting {
             handler(self.clone(), reason).await;
@@ -619,6 +653,8 @@ async fn drain(socket: Socket) {
                 Some(job) => job,
                 None => {
                     inbox.running = false;
+                    // An idle socket keeps no queue allocation.
+                    inbox.jobs = VecDeque::new();
                     return;
                 }
             }
