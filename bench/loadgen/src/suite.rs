@@ -879,7 +879,7 @@ fn format_value(value: f64, digits: usize) -> String {
 }
 
 fn size_label(count: usize) -> String {
-    if count >= 1000 && count % 1000 == 0 {
+    if count >= 1000 && count.is_multiple_of(1000) {
         format!("{}k", count / 1000)
     } else {
         count.to_string()

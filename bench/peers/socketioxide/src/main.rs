@@ -37,7 +37,9 @@ fn options() -> anyhow::Result<Options> {
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().with_context(|| format!("{flag} needs a value"))?;
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--addr" => options.addr = value,
             "--admin" => options.admin = value,
@@ -97,7 +99,9 @@ async fn admin(io: SocketIo, mut stream: TcpStream) -> anyhow::Result<()> {
         "/stats" => format!("sockets {}", io.sockets().len()),
         _ => {
             stream
-                .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
                 .await?;
             return Ok(());
         }
@@ -139,10 +143,15 @@ fn main() -> anyhow::Result<()> {
                 });
             }
         });
-        println!("socketioxide peer listening on http://{}", listener.local_addr()?);
+        println!(
+            "socketioxide peer listening on http://{}",
+            listener.local_addr()?
+        );
         let serve = async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // Out of file descriptors: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
                 let svc = svc.clone();
