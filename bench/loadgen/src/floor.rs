@@ -1,76 +1,70 @@
 //! `tidings-loadgen floor`: the raw WebSocket floor. No Engine.IO, no Socket.IO: the same
-//! WebSocket library and buffer sizes as Tidings (tokio-tungstenite, 256-byte read
-//! buffer, no write buffering), one task per connection, and a broadcast that builds
-//! one frame and hands the same bytes to every connection's bounded queue. A connection
-//! writes everything queued for it, then flushes once.
+//! WebSocket library and read buffer as Tidings (tokio-tungstenite, 256-byte read
+//! buffer), one task per connection, and a broadcast that builds one frame and hands
+//! the same bytes to every connection through one shared ring (`tokio::sync::broadcast`,
+//! so an idle connection holds no queue of its own). A connection feeds everything
+//! queued for it into tungstenite's write buffer and flushes once, so a burst of
+//! broadcasts costs one `write()` per connection, not one per message: the cheapest
+//! this library allows.
 //!
 //! Admin HTTP: `GET /broadcast?n=&size=&batch=` sends `42["tick",{"i":…,"t":…,"p":…}]`
 //! n times (the bytes a Socket.IO server sends), yielding after every `batch`;
 //! `GET /stats` prints the connection count.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use crate::{Args, admin, now_micros};
 
-/// Per-connection queue bound, as Tidings' `max_queued_packets`.
-const QUEUE: usize = 4096;
+/// Messages the ring holds: a connection further behind than this misses some (the
+/// driver reports missing deliveries).
+const RING: usize = 4096;
 
-/// The open connections' queues.
-#[derive(Debug, Default)]
+/// The shared ring every connection reads.
+#[derive(Debug)]
 struct Clients {
-    next_id: AtomicU64,
-    queues: Mutex<HashMap<u64, mpsc::Sender<Message>>>,
+    ring: broadcast::Sender<Message>,
 }
 
 async fn connection(clients: Arc<Clients>, stream: TcpStream) -> anyhow::Result<()> {
     stream.set_nodelay(true)?;
     let config = WebSocketConfig::default()
         .read_buffer_size(256)
-        .write_buffer_size(0);
+        // Allocated on the first write only, so idle connections do not pay for it.
+        .write_buffer_size(64 * 1024);
     let mut socket = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await?;
-    let (tx, mut rx) = mpsc::channel(QUEUE);
-    let id = clients.next_id.fetch_add(1, Ordering::Relaxed);
-    clients
-        .queues
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner())
-        .insert(id, tx);
-    let result = async {
-        loop {
-            tokio::select! {
-                message = rx.recv() => {
-                    let Some(message) = message else { return anyhow::Ok(()) };
-                    socket.feed(message).await?;
-                    while let Ok(message) = rx.try_recv() {
-                        socket.feed(message).await?;
-                    }
-                    socket.flush().await?;
+    let mut ring = clients.ring.subscribe();
+    loop {
+        tokio::select! {
+            message = ring.recv() => {
+                match message {
+                    Ok(message) => socket.feed(message).await?,
+                    Err(RecvError::Lagged(_)) => continue,
+                    Err(RecvError::Closed) => return Ok(()),
                 }
-                incoming = socket.next() => match incoming {
-                    Some(Ok(Message::Close(_))) | None => return Ok(()),
-                    Some(Ok(_)) => {}
-                    Some(Err(error)) => return Err(error.into()),
-                },
+                loop {
+                    match ring.try_recv() {
+                        Ok(message) => socket.feed(message).await?,
+                        Err(TryRecvError::Lagged(_)) => {}
+                        Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                    }
+                }
+                socket.flush().await?;
             }
+            incoming = socket.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None => return Ok(()),
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(error.into()),
+            },
         }
     }
-    .await;
-    clients
-        .queues
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner())
-        .remove(&id);
-    result
 }
 
 async fn broadcast(clients: &Clients, n: u64, size: usize, batch: u64) {
@@ -80,16 +74,7 @@ async fn broadcast(clients: &Clients, n: u64, size: usize, batch: u64) {
             r#"42["tick",{{"i":{i},"t":{},"p":"{padding}"}}]"#,
             now_micros()
         );
-        let message = Message::Text(Utf8Bytes::from(text));
-        {
-            let queues = clients
-                .queues
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
-            for queue in queues.values() {
-                let _ = queue.try_send(message.clone());
-            }
-        }
+        let _ = clients.ring.send(Message::Text(Utf8Bytes::from(text)));
         if (i + 1) % batch == 0 {
             tokio::task::yield_now().await;
         }
@@ -105,14 +90,7 @@ async fn admin_request(clients: Arc<Clients>, mut stream: TcpStream) -> anyhow::
             broadcast(&clients, n, size, admin::param(&query, "batch", 1).max(1)).await;
             format!("ok {n}")
         }
-        "/stats" => format!(
-            "sockets {}",
-            clients
-                .queues
-                .lock()
-                .unwrap_or_else(|poison| poison.into_inner())
-                .len()
-        ),
+        "/stats" => format!("sockets {}", clients.ring.receiver_count()),
         _ => "unknown".to_owned(),
     };
     admin::reply(&mut stream, &body).await
@@ -129,7 +107,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let clients = Arc::new(Clients::default());
+        let clients = Arc::new(Clients {
+            ring: broadcast::channel(RING).0,
+        });
         let listener = TcpListener::bind(&addr).await.context("bind")?;
         let admin_listener = TcpListener::bind(&admin_addr).await.context("bind admin")?;
         let admin_clients = clients.clone();
