@@ -4,6 +4,7 @@
 //! need (npm packages from lockfiles, a Python venv, Debian packages) and starts what they
 //! need (the servers under test, on free ports), then stops them.
 
+mod bench;
 mod servers;
 
 use std::env;
@@ -17,6 +18,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("interop") => interop(),
+        Some("bench") => bench::bench(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|interop>");
             eprintln!("  test      every check and test (what CI runs)");

@@ -1,0 +1,297 @@
+//! `tidings-loadgen echo`: C clients each emit `echo` with an ack at a fixed rate, send
+//! times spread evenly over the period, over WebSocket or long-polling. The round trip
+//! runs from just before the send to the arrival of the ack; samples sent during the
+//! warm-up are dropped. Prints `echo <sent> <acked> <errors>` and `hist <histogram>`.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bytes::BytesMut;
+use serde_json::json;
+use tidings_eio::Packet as EioPacket;
+use tokio::time::Instant;
+
+use crate::Args;
+use crate::conn::{self, HttpConn, Mode};
+use crate::histogram::Histogram;
+use crate::ws::Opcode;
+
+/// The echoed argument: 32 bytes, as in METHOD.md.
+const DATA: &str = "0123456789abcdef0123456789abcdef";
+
+/// The schedule shared by all clients.
+#[derive(Clone, Copy, Debug)]
+struct Schedule {
+    /// When the first send of client 0 happens.
+    start: Instant,
+    /// Time between two sends of one client.
+    period: Duration,
+    /// Samples sent before this are warm-up.
+    measure_from: Instant,
+    /// No sends at or after this.
+    stop: Instant,
+}
+
+/// What the clients add up.
+#[derive(Debug, Default)]
+struct Totals {
+    sent: u64,
+    acked: u64,
+    errors: u64,
+    first_error: Option<String>,
+    rtt: Histogram,
+}
+
+/// The Engine.IO message of an `echo` event with ack `id`.
+fn echo_message(id: u64) -> Vec<u8> {
+    let mut out = BytesMut::from(&b"4"[..]);
+    tidings_sio::Packet::event("/", json!(["echo", DATA]), Vec::new(), Some(id)).encode(&mut out);
+    out.to_vec()
+}
+
+/// The id of an ack message (`43<id>[…]`), or `None` for anything else.
+fn ack_id(decoder: &mut tidings_sio::Decoder, sio: &str) -> anyhow::Result<Option<u64>> {
+    match decoder.handle_text(sio)? {
+        Some(packet) if packet.kind == tidings_sio::PacketType::Ack => Ok(packet.id),
+        _ => Ok(None),
+    }
+}
+
+/// Pending sends of one client, oldest first.
+#[derive(Debug, Default)]
+struct Pending {
+    sent: VecDeque<(u64, Instant)>,
+}
+
+impl Pending {
+    /// Matches an ack and returns when its event was sent.
+    fn take(&mut self, id: u64) -> Option<Instant> {
+        let at = self.sent.iter().position(|(sent, _)| *sent == id)?;
+        self.sent.remove(at).map(|(_, when)| when)
+    }
+}
+
+fn record(totals: &Mutex<Totals>, schedule: &Schedule, sent_at: Instant, acked_at: Instant) {
+    let mut totals = totals.lock().unwrap_or_else(|poison| poison.into_inner());
+    totals.acked += 1;
+    if sent_at >= schedule.measure_from {
+        let micros = acked_at.saturating_duration_since(sent_at).as_micros();
+        totals.rtt.record(u64::try_from(micros).unwrap_or(u64::MAX));
+    }
+}
+
+async fn ws_client(
+    index: usize,
+    target: SocketAddr,
+    source: std::net::Ipv4Addr,
+    schedule: Schedule,
+    offset: Duration,
+    totals: Arc<Mutex<Totals>>,
+) -> anyhow::Result<()> {
+    let mut conn = conn::open(Mode::WebSocket, source, target, index as u32 + 1).await?;
+    let mut decoder = tidings_sio::Decoder::new(tidings_sio::DecoderLimits::default());
+    let mut pending = Pending::default();
+    let mut next = schedule.start + offset;
+    let mut id = 0;
+    let end = schedule.stop + Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(next), if next < schedule.stop => {
+                id += 1;
+                let now = Instant::now();
+                pending.sent.push_back((id, now));
+                conn.send(Opcode::Text, &echo_message(id)).await?;
+                totals.lock().unwrap_or_else(|poison| poison.into_inner()).sent += 1;
+                next += schedule.period;
+            }
+            filled = conn.fill() => {
+                filled?;
+                let now = Instant::now();
+                let mut ping = false;
+                while let Some((opcode, range)) = conn.next_buffered()? {
+                    if opcode != Opcode::Text {
+                        continue;
+                    }
+                    let text = std::str::from_utf8(conn.payload(range))?;
+                    match EioPacket::decode_text(text) {
+                        Ok(EioPacket::Ping(_)) => ping = true,
+                        Ok(EioPacket::Message(sio)) => {
+                            if let Some(acked) = ack_id(&mut decoder, &sio)?
+                                && let Some(sent_at) = pending.take(acked)
+                            {
+                                record(&totals, &schedule, sent_at, now);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if ping {
+                    conn.send(Opcode::Text, b"3").await?;
+                }
+            }
+            () = tokio::time::sleep_until(end) => return Ok(()),
+        }
+    }
+}
+
+async fn polling_client(
+    target: SocketAddr,
+    source: std::net::Ipv4Addr,
+    schedule: Schedule,
+    offset: Duration,
+    totals: Arc<Mutex<Totals>>,
+) -> anyhow::Result<()> {
+    let host = target.to_string();
+    let mut get = HttpConn::new(conn::tcp_connect(source, target).await?, &host);
+    let sid = conn::polling_connect(&mut get).await?;
+    let path = conn::polling_path(&sid);
+    let mut post = HttpConn::new(conn::tcp_connect(source, target).await?, &host);
+    // The long poll runs in its own task and stamps each response as it arrives, so a
+    // POST in flight does not delay the measured arrival of an ack.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Instant, Vec<u8>)>(64);
+    let get_path = path.clone();
+    let poller = tokio::spawn(async move {
+        loop {
+            let body = get.request(&get_path, None).await?;
+            if tx.send((Instant::now(), body)).await.is_err() {
+                return anyhow::Ok(());
+            }
+        }
+    });
+    let mut decoder = tidings_sio::Decoder::new(tidings_sio::DecoderLimits::default());
+    let mut pending = Pending::default();
+    let mut next = schedule.start + offset;
+    let mut id = 0;
+    let end = schedule.stop + Duration::from_secs(1);
+    let result = async {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(next), if next < schedule.stop => {
+                    id += 1;
+                    pending.sent.push_back((id, Instant::now()));
+                    post.request(&path, Some(&echo_message(id))).await?;
+                    totals.lock().unwrap_or_else(|poison| poison.into_inner()).sent += 1;
+                    next += schedule.period;
+                }
+                received = rx.recv() => {
+                    let Some((at, body)) = received else {
+                        bail!("long poll ended");
+                    };
+                    let mut ping = false;
+                    for packet in tidings_eio::payload::decode(&body).context("polling payload")? {
+                        match packet {
+                            EioPacket::Ping(_) => ping = true,
+                            EioPacket::Message(sio) => {
+                                if let Some(acked) = ack_id(&mut decoder, &sio)?
+                                    && let Some(sent_at) = pending.take(acked)
+                                {
+                                    record(&totals, &schedule, sent_at, at);
+                                }
+                            }
+                            EioPacket::Close => bail!("closed by the server"),
+                            _ => {}
+                        }
+                    }
+                    if ping {
+                        post.request(&path, Some(b"3")).await?;
+                    }
+                }
+                () = tokio::time::sleep_until(end) => return anyhow::Ok(()),
+            }
+        }
+    }
+    .await;
+    poller.abort();
+    result
+}
+
+/// Runs the echo client (see the module docs); `args` as `main` documents.
+pub(crate) async fn run(args: &Args) -> anyhow::Result<()> {
+    let target: SocketAddr = args.value("target")?.parse().context("--target")?;
+    let polling = match args.value("transport")?.as_str() {
+        "ws" => false,
+        "polling" => true,
+        other => bail!("unknown transport {other}"),
+    };
+    let clients: usize = args.number("clients", 100)?;
+    let rate: u64 = args.number("rate", 10)?;
+    let warmup = Duration::from_millis(args.number("warmup-ms", 3000)?);
+    let measure = Duration::from_millis(args.number("measure-ms", 20_000)?);
+    let (first, last) = args.sources()?;
+    let max = Duration::from_secs(args.number("max-seconds", 600)?);
+
+    let period = Duration::from_micros(1_000_000 / rate.max(1));
+    // Half a second for the connections to open before the first send.
+    let start = Instant::now() + Duration::from_millis(500);
+    let schedule = Schedule {
+        start,
+        period,
+        measure_from: start + warmup,
+        stop: start + warmup + measure,
+    };
+    let totals = Arc::new(Mutex::new(Totals::default()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..clients {
+        let offset = period * u32::try_from(index)? / u32::try_from(clients.max(1))?;
+        let source = conn::source(first, last, index);
+        let totals = totals.clone();
+        tasks.spawn(async move {
+            let result = if polling {
+                polling_client(target, source, schedule, offset, totals.clone()).await
+            } else {
+                ws_client(index, target, source, schedule, offset, totals.clone()).await
+            };
+            if let Err(error) = result {
+                let mut totals = totals.lock().unwrap_or_else(|poison| poison.into_inner());
+                totals.errors += 1;
+                if totals.first_error.is_none() {
+                    totals.first_error = Some(format!("{error:#}").replace('\n', " "));
+                }
+            }
+        });
+    }
+    let all = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(max, all).await.is_err() {
+        bail!("echo did not finish within {max:?}");
+    }
+    let totals = totals.lock().unwrap_or_else(|poison| poison.into_inner());
+    println!("echo {} {} {}", totals.sent, totals.acked, totals.errors);
+    if let Some(error) = &totals.first_error {
+        println!("error {error}");
+    }
+    println!("hist {}", totals.rtt.to_line());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_message_is_an_event_with_ack() {
+        let message = String::from_utf8(echo_message(12)).unwrap();
+        assert_eq!(message, format!(r#"4212["echo","{DATA}"]"#));
+    }
+
+    #[test]
+    fn reads_ack_ids() {
+        let mut decoder = tidings_sio::Decoder::new(tidings_sio::DecoderLimits::default());
+        assert_eq!(ack_id(&mut decoder, r#"312["x"]"#).unwrap(), Some(12));
+        assert_eq!(ack_id(&mut decoder, r#"2["tick"]"#).unwrap(), None);
+        assert!(ack_id(&mut decoder, "3x").is_err());
+    }
+
+    #[test]
+    fn pending_matches_out_of_order() {
+        let now = Instant::now();
+        let mut pending = Pending::default();
+        pending.sent.push_back((1, now));
+        pending.sent.push_back((2, now + Duration::from_millis(1)));
+        assert_eq!(pending.take(2), Some(now + Duration::from_millis(1)));
+        assert_eq!(pending.take(2), None);
+        assert_eq!(pending.take(1), Some(now));
+    }
+}

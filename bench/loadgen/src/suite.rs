@@ -1,0 +1,1270 @@
+//! `tidings-loadgen suite`: the compare driver. It starts each peer pinned to its core,
+//! runs every scenario against it with worker processes of this binary on the other
+//! core, reads CPU time and RSS from `/proc`, repeats the whole set `--runs` times and
+//! prints one markdown table of medians with the ratios Tidings/peer.
+//!
+//! Every wait is bounded; every child (peer, worker) has its own `--max-seconds` and is
+//! killed when its handle drops.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::histogram::Histogram;
+use crate::{Args, admin, now_micros, procfs};
+
+/// The core the servers run on (Tidings with 2 workers gets both).
+const SERVER_CPUS: &str = "0";
+/// The core the load generator runs on.
+const CLIENT_CPUS: &str = "1";
+/// Most connections one worker process opens (fd limit ~19.9k per process).
+const PER_WORKER: usize = 10_000;
+/// Handshakes in flight per worker.
+const CONCURRENCY: usize = 200;
+
+/// Sizes of one run of the scenarios.
+#[derive(Clone, Debug)]
+struct Plan {
+    quick: bool,
+    idle_steps: Vec<usize>,
+    settle: Duration,
+    broadcasts: [(usize, u64, u64); 2],
+    echo_clients: usize,
+    echo_warmup_ms: u64,
+    echo_measure_ms: u64,
+    worker_seconds: u64,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                quick,
+                idle_steps: vec![100, 200, 300],
+                settle: Duration::from_millis(300),
+                broadcasts: [(100, 100, 10), (500, 20, 1)],
+                echo_clients: 10,
+                echo_warmup_ms: 300,
+                echo_measure_ms: 1200,
+                worker_seconds: 120,
+            }
+        } else {
+            Self {
+                quick,
+                idle_steps: vec![1_000, 10_000, 19_000],
+                settle: Duration::from_secs(3),
+                broadcasts: [(1_000, 1_000, 10), (10_000, 100, 1)],
+                echo_clients: 100,
+                echo_warmup_ms: 2_000,
+                echo_measure_ms: 10_000,
+                worker_seconds: 900,
+            }
+        }
+    }
+}
+
+/// What a peer is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Tidings with N worker threads.
+    Tidings(usize),
+    /// Node.js socket.io.
+    Node,
+    /// socketioxide.
+    Socketioxide,
+    /// The raw WebSocket floor.
+    Floor,
+}
+
+/// A server the suite compares.
+#[derive(Clone, Debug)]
+struct PeerSpec {
+    kind: Kind,
+    /// Column heading.
+    label: &'static str,
+    /// Program and arguments (before `--addr`/`--admin`).
+    command: Vec<String>,
+    /// `taskset` CPU list.
+    cpus: &'static str,
+}
+
+impl PeerSpec {
+    fn speaks_socketio(&self) -> bool {
+        self.kind != Kind::Floor
+    }
+}
+
+/// A running peer; killed on drop.
+struct Peer {
+    child: Child,
+    addr: SocketAddr,
+    admin: SocketAddr,
+    gc: bool,
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+impl Peer {
+    fn start(spec: &PeerSpec, max_seconds: u64) -> anyhow::Result<Self> {
+        let addr = free_port()?;
+        let admin = free_port()?;
+        let child = Command::new("taskset")
+            .args(["-c", spec.cpus])
+            .args(&spec.command)
+            .args(["--addr", &addr.to_string(), "--admin", &admin.to_string()])
+            .args(["--max-seconds", &max_seconds.to_string()])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", spec.label))?;
+        let mut peer = Self {
+            child,
+            addr,
+            admin,
+            gc: spec.kind == Kind::Node,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).is_err() || TcpStream::connect(admin).is_err() {
+            if let Some(status) = peer.child.try_wait()? {
+                bail!("{} exited at start with {status}", spec.label);
+            }
+            if Instant::now() > deadline {
+                bail!("{} did not listen within 30 s", spec.label);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        Ok(peer)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn cpu(&self) -> u64 {
+        procfs::cpu_micros(self.pid()).unwrap_or(0)
+    }
+
+    /// RSS in KiB, after a full garbage collection for Node.
+    fn rss(&self) -> anyhow::Result<u64> {
+        if self.gc {
+            admin::get(self.admin, "/gc", Duration::from_secs(30))?;
+            thread::sleep(Duration::from_millis(200));
+        }
+        procfs::rss_kib(self.pid())
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A worker process of the load generator; asked to quit, then killed, on drop.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    errors: Vec<String>,
+}
+
+/// A worker's answer to `report`.
+#[derive(Debug, Default)]
+struct Report {
+    ticks: u64,
+    first: u64,
+    last: u64,
+    closed: u64,
+    latency: Histogram,
+}
+
+impl Worker {
+    fn spawn(loadgen: &Path, args: &[String]) -> anyhow::Result<Self> {
+        let mut child = Command::new("taskset")
+            .args(["-c", CLIENT_CPUS])
+            .arg(loadgen)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("cannot start a loadgen worker")?;
+        let stdin = child.stdin.take().context("worker stdin")?;
+        let stdout = BufReader::new(child.stdout.take().context("worker stdout")?);
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+            errors: Vec::new(),
+        })
+    }
+
+    /// The next line that starts with `word`, keeping `error` lines on the way.
+    fn line(&mut self, word: &str) -> anyhow::Result<Vec<String>> {
+        loop {
+            let mut line = String::new();
+            if self.stdout.read_line(&mut line)? == 0 {
+                bail!("worker exited before answering {word:?}");
+            }
+            let line = line.trim_end();
+            if let Some(error) = line.strip_prefix("error ") {
+                if self.errors.len() < 3 {
+                    self.errors.push(error.to_owned());
+                }
+                continue;
+            }
+            let mut fields = line.split(' ');
+            if fields.next() == Some(word) {
+                return Ok(fields.map(str::to_owned).collect());
+            }
+        }
+    }
+
+    fn connected(&mut self) -> anyhow::Result<(u64, u64, u64)> {
+        let fields = self.line("connected")?;
+        let number = |index: usize| -> anyhow::Result<u64> {
+            Ok(fields.get(index).context("short connected line")?.parse()?)
+        };
+        Ok((number(0)?, number(1)?, number(2)?))
+    }
+
+    fn command(&mut self, command: &str) -> anyhow::Result<()> {
+        writeln!(self.stdin, "{command}")?;
+        self.stdin.flush()?;
+        Ok(())
+    }
+
+    fn report(&mut self) -> anyhow::Result<Report> {
+        self.command("report")?;
+        let fields = self.line("report")?;
+        let number = |index: usize| -> anyhow::Result<u64> {
+            Ok(fields.get(index).context("short report line")?.parse()?)
+        };
+        Ok(Report {
+            ticks: number(0)?,
+            first: number(1)?,
+            last: number(2)?,
+            closed: number(3)?,
+            latency: Histogram::from_line(&fields[4..].join(" ")).context("report histogram")?,
+        })
+    }
+
+    fn reset(&mut self) -> anyhow::Result<()> {
+        self.command("reset")?;
+        self.line("reset")?;
+        Ok(())
+    }
+
+    fn cpu(&self) -> u64 {
+        procfs::cpu_micros(self.child.id()).unwrap_or(0)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.command("quit");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The measurements of one run of one peer: metric key → value.
+type Values = BTreeMap<&'static str, f64>;
+
+/// CPU of the peer, the generator and the whole machine over one measured phase.
+struct CpuWindow {
+    peer: u64,
+    clients: u64,
+    machine: u64,
+    own: u64,
+}
+
+impl CpuWindow {
+    fn start(peer: &Peer, workers: &[&Worker]) -> Self {
+        Self {
+            peer: peer.cpu(),
+            clients: workers.iter().map(|worker| worker.cpu()).sum(),
+            machine: procfs::machine_busy_micros(),
+            own: procfs::cpu_micros(std::process::id()).unwrap_or(0),
+        }
+    }
+
+    /// (peer µs, generator µs, foreign µs) since `start`.
+    fn end(&self, peer: &Peer, workers: &[&Worker], extra_clients: u64) -> (u64, u64, u64) {
+        let peer_cpu = peer.cpu().saturating_sub(self.peer);
+        let clients = workers
+            .iter()
+            .map(|worker| worker.cpu())
+            .sum::<u64>()
+            .saturating_sub(self.clients)
+            + extra_clients;
+        let own = procfs::cpu_micros(std::process::id())
+            .unwrap_or(0)
+            .saturating_sub(self.own);
+        let machine = procfs::machine_busy_micros().saturating_sub(self.machine);
+        let foreign = machine.saturating_sub(peer_cpu + clients + own);
+        (peer_cpu, clients, foreign)
+    }
+}
+
+/// Everything the scenarios need to know.
+struct Suite {
+    loadgen: PathBuf,
+    plan: Plan,
+    /// Scenario failures that mean broken code (nothing connected, nothing delivered).
+    failures: Vec<String>,
+    /// Partial failures worth a note (some connections failed, deliveries missing).
+    notes: Vec<String>,
+}
+
+impl Suite {
+    fn worker_args(&self, peer: &Peer, mode: &str, count: usize, offset: usize) -> Vec<String> {
+        [
+            "worker",
+            "--target",
+            &peer.addr.to_string(),
+            "--mode",
+            mode,
+            "--count",
+            &count.to_string(),
+            "--offset",
+            &offset.to_string(),
+            "--concurrency",
+            &CONCURRENCY.to_string(),
+            "--max-seconds",
+            &self.plan.worker_seconds.to_string(),
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    /// Opens `count` more connections in new workers of up to [`PER_WORKER`] each;
+    /// returns the workers, how many opened and the wall time.
+    fn connect(
+        &mut self,
+        label: &str,
+        peer: &Peer,
+        mode: &str,
+        count: usize,
+        offset: usize,
+    ) -> anyhow::Result<(Vec<Worker>, u64, Duration)> {
+        let started = Instant::now();
+        let mut workers = Vec::new();
+        let mut at = 0;
+        while at < count {
+            let share = (count - at).min(PER_WORKER);
+            workers.push(Worker::spawn(
+                &self.loadgen,
+                &self.worker_args(peer, mode, share, offset + at),
+            )?);
+            at += share;
+        }
+        let mut open = 0;
+        let mut failed = 0;
+        for worker in &mut workers {
+            let (ok, bad, _) = worker.connected()?;
+            open += ok;
+            failed += bad;
+        }
+        let elapsed = started.elapsed();
+        if failed > 0 {
+            let errors: Vec<String> = workers
+                .iter()
+                .flat_map(|worker| worker.errors.clone())
+                .collect();
+            let note = format!(
+                "{label}: {failed} of {count} {mode} connections failed: {}",
+                errors.join("; ")
+            );
+            if open == 0 {
+                bail!(note);
+            }
+            eprintln!("suite: {note}");
+            self.notes.push(note);
+        }
+        Ok((workers, open, elapsed))
+    }
+
+    /// Idle connections: RSS per connection and setup CPU, over the steps of the plan.
+    fn idle(&mut self, spec: &PeerSpec, mode: &str, values: &mut Values) -> anyhow::Result<()> {
+        let peer = Peer::start(spec, self.plan.worker_seconds + 60)?;
+        thread::sleep(self.plan.settle);
+        let base = peer.rss()?;
+        let slab_base = procfs::slab_kib();
+        let sockets_base = procfs::tcp_sockets();
+        let mut all = Vec::new();
+        let mut rss = Vec::new();
+        let mut previous = 0;
+        let steps = self.plan.idle_steps.clone();
+        for (index, &step) in steps.iter().enumerate() {
+            let added = step - previous;
+            let window = CpuWindow::start(&peer, &[]);
+            let (workers, open, elapsed) =
+                self.connect(spec.label, &peer, mode, added, previous)?;
+            let (cpu, _, foreign) = window.end(&peer, &[], workers.iter().map(Worker::cpu).sum());
+            all.extend(workers);
+            thread::sleep(self.plan.settle);
+            let now = peer.rss()?;
+            rss.push(now);
+            // The setup cost is taken from the second step (1k → 10k in a full run): large
+            // enough to drown the 10 ms tick of /proc CPU times.
+            if index == 1 {
+                let prefix = if mode == "upgrade" { "up" } else { "ws" };
+                values.insert(key(prefix, "setup_cpu"), cpu as f64 / open as f64);
+                values.insert(
+                    key(prefix, "setup_rate"),
+                    open as f64 / elapsed.as_secs_f64(),
+                );
+                values.insert(
+                    key(prefix, "rss_at"),
+                    (now.saturating_sub(base)) as f64 * 1.024 / step as f64,
+                );
+                let slab = procfs::slab_kib().saturating_sub(slab_base) as f64 * 1.024;
+                let sockets = procfs::tcp_sockets().saturating_sub(sockets_base).max(1) as f64;
+                values.insert(key(prefix, "kernel"), slab / sockets);
+                values.insert(
+                    "foreign",
+                    values.get("foreign").copied().unwrap_or(0.0) + foreign as f64 / 1e6,
+                );
+            }
+            previous = step;
+        }
+        if let [.., before, last] = rss[..] {
+            let steps = &self.plan.idle_steps;
+            let added = (steps[steps.len() - 1] - steps[steps.len() - 2]) as f64;
+            let prefix = if mode == "upgrade" { "up" } else { "ws" };
+            values.insert(
+                key(prefix, "slope"),
+                last.saturating_sub(before) as f64 * 1.024 / added,
+            );
+        }
+        for worker in &mut all {
+            let report = worker.report()?;
+            if report.closed > 0 {
+                self.notes.push(format!(
+                    "{}: {} idle {mode} connections closed by the server",
+                    spec.label, report.closed
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Broadcast fan-out: `clients` receive `count` ticks each.
+    fn broadcast(
+        &mut self,
+        spec: &PeerSpec,
+        which: usize,
+        values: &mut Values,
+    ) -> anyhow::Result<()> {
+        let (clients, count, batch) = self.plan.broadcasts[which];
+        let peer = Peer::start(spec, self.plan.worker_seconds + 60)?;
+        let mode = if spec.speaks_socketio() { "ws" } else { "raw" };
+        let (mut workers, open, _) = self.connect(spec.label, &peer, mode, clients, 0)?;
+        thread::sleep(Duration::from_millis(500));
+        for worker in &mut workers {
+            worker.reset()?;
+        }
+        let expected = open * count;
+        let refs: Vec<&Worker> = workers.iter().collect();
+        let window = CpuWindow::start(&peer, &refs);
+        let started = now_micros();
+        let path = format!("/broadcast?n={count}&size=16&batch={batch}");
+        let admin_addr = peer.admin;
+        let trigger =
+            thread::spawn(move || admin::get(admin_addr, &path, Duration::from_secs(300)));
+        let mut last_progress = (0, Instant::now());
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let mut total;
+        loop {
+            thread::sleep(Duration::from_millis(50));
+            total = 0;
+            for worker in &mut workers {
+                total += worker.report()?.ticks;
+            }
+            if total >= expected {
+                break;
+            }
+            if total != last_progress.0 {
+                last_progress = (total, Instant::now());
+            } else if last_progress.1.elapsed() > Duration::from_secs(5)
+                || Instant::now() > deadline
+            {
+                break;
+            }
+        }
+        let refs: Vec<&Worker> = workers.iter().collect();
+        let (cpu, client_cpu, foreign) = window.end(&peer, &refs, 0);
+        match trigger.join() {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => bail!("{}: broadcast trigger: {error:#}", spec.label),
+            Err(_) => bail!("{}: broadcast trigger panicked", spec.label),
+        }
+        let mut latency = Histogram::new();
+        let mut last = 0;
+        let mut delivered = 0;
+        for worker in &mut workers {
+            let report = worker.report()?;
+            latency.merge(&report.latency);
+            last = last.max(report.last);
+            delivered += report.ticks;
+            let _ = report.first;
+        }
+        if delivered == 0 {
+            bail!("{}: broadcast to {clients} delivered nothing", spec.label);
+        }
+        if delivered < expected {
+            let note = format!(
+                "{}: broadcast to {clients}: {delivered} of {expected} deliveries",
+                spec.label
+            );
+            eprintln!("suite: {note}");
+            self.notes.push(note);
+        }
+        let prefix = if which == 0 { "b1" } else { "b10" };
+        let wall = last.saturating_sub(started).max(1) as f64 / 1e6;
+        values.insert(key(prefix, "rate"), delivered as f64 / wall);
+        values.insert(key(prefix, "cpu"), cpu as f64 / delivered as f64);
+        values.insert(
+            key(prefix, "client_cpu"),
+            client_cpu as f64 / delivered as f64,
+        );
+        values.insert(
+            key(prefix, "p50"),
+            latency.percentile(50.0).unwrap_or(0) as f64 / 1000.0,
+        );
+        values.insert(
+            key(prefix, "p99"),
+            latency.percentile(99.0).unwrap_or(0) as f64 / 1000.0,
+        );
+        values.insert(
+            "foreign",
+            values.get("foreign").copied().unwrap_or(0.0) + foreign as f64 / 1e6,
+        );
+        Ok(())
+    }
+
+    /// Echo with acks over `transport`.
+    fn echo(
+        &mut self,
+        spec: &PeerSpec,
+        transport: &str,
+        values: &mut Values,
+    ) -> anyhow::Result<()> {
+        let peer = Peer::start(spec, self.plan.worker_seconds + 60)?;
+        let window = CpuWindow::start(&peer, &[]);
+        let output = Command::new("taskset")
+            .args(["-c", CLIENT_CPUS])
+            .arg(&self.loadgen)
+            .args([
+                "echo",
+                "--target",
+                &peer.addr.to_string(),
+                "--transport",
+                transport,
+            ])
+            .args([
+                "--clients",
+                &self.plan.echo_clients.to_string(),
+                "--rate",
+                "10",
+            ])
+            .args(["--warmup-ms", &self.plan.echo_warmup_ms.to_string()])
+            .args(["--measure-ms", &self.plan.echo_measure_ms.to_string()])
+            .args(["--max-seconds", &self.plan.worker_seconds.to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run the echo client")?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let line = |word: &str| {
+            stdout
+                .lines()
+                .find_map(|line| line.strip_prefix(word))
+                .map(str::trim)
+        };
+        let (_, _, foreign) = window.end(&peer, &[], 0);
+        let cpu = peer.cpu().saturating_sub(window.peer);
+        let counts: Vec<u64> = line("echo ")
+            .with_context(|| {
+                format!(
+                    "{}: echo client failed: {}",
+                    spec.label,
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            })?
+            .split(' ')
+            .filter_map(|value| value.parse().ok())
+            .collect();
+        let [sent, acked, errors] = counts[..] else {
+            bail!("{}: bad echo line", spec.label);
+        };
+        let rtt = line("hist ")
+            .and_then(Histogram::from_line)
+            .context("echo histogram")?;
+        if acked == 0 || rtt.count() == 0 {
+            bail!(
+                "{}: echo over {transport}: no ack came back ({})",
+                spec.label,
+                line("error ").unwrap_or("no error")
+            );
+        }
+        if errors > 0 || acked < sent {
+            let note = format!(
+                "{}: echo over {transport}: {acked} of {sent} acked, {errors} clients failed {}",
+                spec.label,
+                line("error ").unwrap_or("")
+            );
+            eprintln!("suite: {note}");
+            self.notes.push(note);
+        }
+        let prefix = if transport == "ws" { "ew" } else { "ep" };
+        for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9)] {
+            values.insert(key(prefix, name), rtt.percentile(p).unwrap_or(0) as f64);
+        }
+        values.insert(key(prefix, "cpu"), cpu as f64 / acked as f64);
+        values.insert(
+            "foreign",
+            values.get("foreign").copied().unwrap_or(0.0) + foreign as f64 / 1e6,
+        );
+        Ok(())
+    }
+}
+
+/// Interned metric keys (`prefix.name`), so that tables can use `&'static str`.
+fn key(prefix: &str, name: &str) -> &'static str {
+    METRICS
+        .iter()
+        .find(|metric| metric.key.split_once('.') == Some((prefix, name)))
+        .map_or("unknown", |metric| metric.key)
+}
+
+/// One row of the table.
+struct Metric {
+    key: &'static str,
+    label: &'static str,
+    /// The full-run label of the sizes; quick runs print their own sizes.
+    target: &'static str,
+    /// Decimal places.
+    digits: usize,
+}
+
+const METRICS: &[Metric] = &[
+    Metric {
+        key: "ws.rss_at",
+        label: "RSS per idle WebSocket connection at {s1} (KB)",
+        target: "",
+        digits: 2,
+    },
+    Metric {
+        key: "ws.slope",
+        label: "RSS per idle WebSocket connection, slope {s1}→{s2} (KB)",
+        target: "≤ 3",
+        digits: 2,
+    },
+    Metric {
+        key: "ws.kernel",
+        label: "kernel slab per TCP socket at {s1} (KB, machine-wide)",
+        target: "",
+        digits: 1,
+    },
+    Metric {
+        key: "ws.setup_cpu",
+        label: "server CPU per WebSocket connection setup (µs)",
+        target: "≤ 25",
+        digits: 1,
+    },
+    Metric {
+        key: "ws.setup_rate",
+        label: "WebSocket connections/s (200 in flight per worker)",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "up.rss_at",
+        label: "RSS per connection via polling→upgrade at {s1} (KB)",
+        target: "≤ 4",
+        digits: 2,
+    },
+    Metric {
+        key: "up.slope",
+        label: "RSS per connection via polling→upgrade, slope {s1}→{s2} (KB)",
+        target: "",
+        digits: 2,
+    },
+    Metric {
+        key: "up.kernel",
+        label: "kernel slab per TCP socket via polling→upgrade (KB, machine-wide)",
+        target: "",
+        digits: 1,
+    },
+    Metric {
+        key: "up.setup_cpu",
+        label: "server CPU per polling→upgrade connection setup (µs)",
+        target: "",
+        digits: 1,
+    },
+    Metric {
+        key: "up.setup_rate",
+        label: "polling→upgrade connections/s",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "b1.rate",
+        label: "broadcast to {b1}: deliveries/s",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "b1.cpu",
+        label: "broadcast to {b1}: server CPU per delivery (µs)",
+        target: "≤ 0.5",
+        digits: 2,
+    },
+    Metric {
+        key: "b1.p50",
+        label: "broadcast to {b1}: delivery latency p50 (ms)",
+        target: "",
+        digits: 1,
+    },
+    Metric {
+        key: "b1.p99",
+        label: "broadcast to {b1}: delivery latency p99 (ms)",
+        target: "",
+        digits: 1,
+    },
+    Metric {
+        key: "b1.client_cpu",
+        label: "broadcast to {b1}: generator CPU per delivery (µs)",
+        target: "",
+        digits: 2,
+    },
+    Metric {
+        key: "b10.rate",
+        label: "broadcast to {b10}: deliveries/s",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "b10.cpu",
+        label: "broadcast to {b10}: server CPU per delivery (µs)",
+        target: "≤ 1",
+        digits: 2,
+    },
+    Metric {
+        key: "b10.p50",
+        label: "broadcast to {b10}: delivery latency p50 (ms)",
+        target: "",
+        digits: 1,
+    },
+    Metric {
+        key: "b10.p99",
+        label: "broadcast to {b10}: delivery latency p99 (ms)",
+        target: "",
+        digits: 1,
+    },
+    Metric {
+        key: "b10.client_cpu",
+        label: "broadcast to {b10}: generator CPU per delivery (µs)",
+        target: "",
+        digits: 2,
+    },
+    Metric {
+        key: "ew.p50",
+        label: "echo over WebSocket, {ec} × 10/s: p50 (µs)",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "ew.p90",
+        label: "echo over WebSocket: p90 (µs)",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "ew.p99",
+        label: "echo over WebSocket: p99 (µs)",
+        target: "≤ 400",
+        digits: 0,
+    },
+    Metric {
+        key: "ew.p999",
+        label: "echo over WebSocket: p99.9 (µs)",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "ew.cpu",
+        label: "echo over WebSocket: server CPU per echo (µs)",
+        target: "",
+        digits: 1,
+    },
+    Metric {
+        key: "ep.p50",
+        label: "echo over long-polling, {ec} × 10/s: p50 (µs)",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "ep.p90",
+        label: "echo over long-polling: p90 (µs)",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "ep.p99",
+        label: "echo over long-polling: p99 (µs)",
+        target: "≤ 3000",
+        digits: 0,
+    },
+    Metric {
+        key: "ep.p999",
+        label: "echo over long-polling: p99.9 (µs)",
+        target: "",
+        digits: 0,
+    },
+    Metric {
+        key: "ep.cpu",
+        label: "echo over long-polling: server CPU per echo (µs)",
+        target: "",
+        digits: 1,
+    },
+];
+
+/// The median of some values (mean of the middle two for an even count).
+pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    })
+}
+
+fn format_value(value: f64, digits: usize) -> String {
+    let text = format!("{value:.digits$}");
+    if digits > 0 || value.abs() < 10_000.0 {
+        return text;
+    }
+    // Thousands separators for large whole numbers.
+    let mut out = String::new();
+    for (index, ch) in text.chars().rev().enumerate() {
+        if index > 0 && index % 3 == 0 && ch != '-' {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out.chars().rev().collect()
+}
+
+fn size_label(count: usize) -> String {
+    if count >= 1000 && count.is_multiple_of(1000) {
+        format!("{}k", count / 1000)
+    } else {
+        count.to_string()
+    }
+}
+
+/// Renders the table: one row per metric, one column per peer, then the ratios of the
+/// first Tidings column to each other peer.
+fn table(plan: &Plan, specs: &[PeerSpec], medians: &[BTreeMap<&'static str, f64>]) -> String {
+    let steps = &plan.idle_steps;
+    let substitute = |label: &str| {
+        label
+            .replace("{s1}", &size_label(steps[steps.len() - 2]))
+            .replace("{s2}", &size_label(steps[steps.len() - 1]))
+            .replace(
+                "{b1}",
+                &format!("{} clients", size_label(plan.broadcasts[0].0)),
+            )
+            .replace(
+                "{b10}",
+                &format!("{} clients", size_label(plan.broadcasts[1].0)),
+            )
+            .replace("{ec}", &plan.echo_clients.to_string())
+    };
+    let reference = specs
+        .iter()
+        .position(|spec| matches!(spec.kind, Kind::Tidings(_)));
+    let others: Vec<usize> = (0..specs.len())
+        .filter(|&index| Some(index) != reference && !matches!(specs[index].kind, Kind::Tidings(_)))
+        .collect();
+    let mut out = String::from("| metric |");
+    for spec in specs {
+        let _ = write!(out, " {} |", spec.label);
+    }
+    if let Some(reference) = reference {
+        for &other in &others {
+            let _ = write!(
+                out,
+                " {} / {} |",
+                specs[reference].label, specs[other].label
+            );
+        }
+    }
+    if !plan.quick {
+        out.push_str(" target (issue 5) |");
+    }
+    out.push_str("\n|---|");
+    let columns = specs.len() + reference.map_or(0, |_| others.len()) + usize::from(!plan.quick);
+    out.push_str(&"---:|".repeat(columns));
+    out.push('\n');
+    for metric in METRICS {
+        if medians
+            .iter()
+            .all(|values| !values.contains_key(metric.key))
+        {
+            continue;
+        }
+        let _ = write!(out, "| {} |", substitute(metric.label));
+        for values in medians {
+            match values.get(metric.key) {
+                Some(&value) => {
+                    let _ = write!(out, " {} |", format_value(value, metric.digits));
+                }
+                None => out.push_str(" – |"),
+            }
+        }
+        if let Some(reference) = reference {
+            for &other in &others {
+                match (
+                    medians[reference].get(metric.key),
+                    medians[other].get(metric.key),
+                ) {
+                    (Some(&mine), Some(&theirs)) if theirs > 0.0 => {
+                        let _ = write!(out, " {:.2} |", mine / theirs);
+                    }
+                    _ => out.push_str(" – |"),
+                }
+            }
+        }
+        if !plan.quick {
+            let _ = write!(out, " {} |", metric.target);
+        }
+        out.push('\n');
+    }
+    let _ = write!(out, "| foreign CPU during the runs (CPU-s, median run) |");
+    for values in medians {
+        match values.get("foreign") {
+            Some(&value) => {
+                let _ = write!(out, " {value:.1} |");
+            }
+            None => out.push_str(" – |"),
+        }
+    }
+    out.push_str(&" |".repeat(reference.map_or(0, |_| others.len()) + usize::from(!plan.quick)));
+    out.push('\n');
+    out
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Versions and machine, for the header of the results.
+fn environment(node_dir: Option<&Path>) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let cores = thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))
+                .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut out = format!(
+        "- machine: {cores} × {cpu}, {:.1} GiB, Linux {}\n- rustc: {}\n",
+        memory as f64 / 1024.0 / 1024.0,
+        kernel.trim(),
+        command_output("rustc", &["--version"]),
+    );
+    if let Some(dir) = node_dir {
+        let version = |package: &str| -> String {
+            std::fs::read_to_string(dir.join("node_modules").join(package).join("package.json"))
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .and_then(|json| json.get("version")?.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "?".to_owned())
+        };
+        let _ = writeln!(
+            out,
+            "- Node {}: socket.io {}, engine.io {}, ws {}",
+            command_output("node", &["--version"]),
+            version("socket.io"),
+            version("engine.io"),
+            version("ws"),
+        );
+    }
+    out
+}
+
+/// Runs the suite (see the module docs); `args` as `main` documents.
+pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
+    let quick = args.flag("quick");
+    let plan = Plan::new(quick);
+    let runs: usize = args.number("runs", if quick { 1 } else { 3 })?;
+    let loadgen = std::env::current_exe()?;
+    let mut specs = Vec::new();
+    if let Ok(peer) = args.value("tidings-peer") {
+        specs.push(PeerSpec {
+            kind: Kind::Tidings(1),
+            label: "Tidings 1w",
+            command: vec![peer.clone(), "--workers".into(), "1".into()],
+            cpus: SERVER_CPUS,
+        });
+        if !quick {
+            specs.push(PeerSpec {
+                kind: Kind::Tidings(2),
+                label: "Tidings 2w",
+                command: vec![peer, "--workers".into(), "2".into()],
+                cpus: "0,1",
+            });
+        }
+    }
+    let node_dir = args.value("node-peer").ok().map(PathBuf::from);
+    if let Some(dir) = &node_dir {
+        specs.push(PeerSpec {
+            kind: Kind::Node,
+            label: "Node socket.io",
+            command: vec![
+                "node".into(),
+                "--expose-gc".into(),
+                dir.join("server.js").display().to_string(),
+            ],
+            cpus: SERVER_CPUS,
+        });
+    }
+    if let Ok(peer) = args.value("socketioxide-peer") {
+        specs.push(PeerSpec {
+            kind: Kind::Socketioxide,
+            label: "socketioxide",
+            command: vec![peer, "--workers".into(), "1".into()],
+            cpus: SERVER_CPUS,
+        });
+    }
+    specs.push(PeerSpec {
+        kind: Kind::Floor,
+        label: "floor",
+        command: vec![
+            loadgen.display().to_string(),
+            "floor".into(),
+            "--workers".into(),
+            "1".into(),
+        ],
+        cpus: SERVER_CPUS,
+    });
+    if let Ok(only) = args.value("only") {
+        let keep: Vec<&str> = only.split(',').collect();
+        specs.retain(|spec| {
+            keep.iter()
+                .any(|name| spec.label.to_lowercase().contains(&name.to_lowercase()))
+        });
+    }
+    let scenarios: Vec<String> = args
+        .value("scenarios")
+        .unwrap_or_else(|_| {
+            "idle-ws,idle-upgrade,broadcast-1,broadcast-2,echo-ws,echo-polling".to_owned()
+        })
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+
+    let mut suite = Suite {
+        loadgen,
+        plan: plan.clone(),
+        failures: Vec::new(),
+        notes: Vec::new(),
+    };
+    let started = Instant::now();
+    let load_before = procfs::load_average();
+    // runs[peer] = one Values per run.
+    let mut results: Vec<Vec<Values>> = vec![Vec::new(); specs.len()];
+    for run in 1..=runs {
+        for (index, spec) in specs.iter().enumerate() {
+            let mut values = Values::new();
+            for scenario in &scenarios {
+                let scenario_start = Instant::now();
+                let outcome = match scenario.as_str() {
+                    "idle-ws" => suite.idle(
+                        spec,
+                        if spec.speaks_socketio() { "ws" } else { "raw" },
+                        &mut values,
+                    ),
+                    "idle-upgrade" if spec.speaks_socketio() => {
+                        suite.idle(spec, "upgrade", &mut values)
+                    }
+                    "broadcast-1" => suite.broadcast(spec, 0, &mut values),
+                    "broadcast-2" => suite.broadcast(spec, 1, &mut values),
+                    "echo-ws" if spec.speaks_socketio() => suite.echo(spec, "ws", &mut values),
+                    "echo-polling" if spec.speaks_socketio() => {
+                        suite.echo(spec, "polling", &mut values)
+                    }
+                    "idle-upgrade" | "echo-ws" | "echo-polling" => continue,
+                    other => bail!("unknown scenario {other}"),
+                };
+                eprintln!(
+                    "suite: run {run}/{runs} {} {scenario}: {} in {:.1} s",
+                    spec.label,
+                    if outcome.is_ok() { "ok" } else { "FAILED" },
+                    scenario_start.elapsed().as_secs_f64()
+                );
+                if let Err(error) = outcome {
+                    let failure = format!("{} {scenario}: {error:#}", spec.label);
+                    eprintln!("suite: {failure}");
+                    suite.failures.push(failure);
+                }
+                // Let TIME_WAIT sockets and the peer's exit settle between scenarios.
+                thread::sleep(Duration::from_millis(if quick { 100 } else { 1000 }));
+            }
+            results[index].push(values);
+        }
+    }
+    let medians: Vec<BTreeMap<&'static str, f64>> = results
+        .iter()
+        .map(|runs| {
+            let mut keys: Vec<&'static str> = runs
+                .iter()
+                .flat_map(|values| values.keys().copied())
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.into_iter()
+                .filter_map(|key| {
+                    let mut samples: Vec<f64> = runs
+                        .iter()
+                        .filter_map(|values| values.get(key).copied())
+                        .collect();
+                    median(&mut samples).map(|value| (key, value))
+                })
+                .collect()
+        })
+        .collect();
+
+    let mut report = String::new();
+    let _ = writeln!(
+        report,
+        "{} run{} ({}), {:.0} s, load average {load_before:.2} → {:.2}; servers on CPU {SERVER_CPUS} (Tidings 2w on 0,1), generator on CPU {CLIENT_CPUS}\n",
+        runs,
+        if runs == 1 { "" } else { "s, median" },
+        if quick {
+            "quick smoke: small sizes, numbers not comparable"
+        } else {
+            "full"
+        },
+        started.elapsed().as_secs_f64(),
+        procfs::load_average(),
+    );
+    report.push_str(&environment(node_dir.as_deref()));
+    report.push('\n');
+    report.push_str(&table(&plan, &specs, &medians));
+    if !suite.notes.is_empty() {
+        report.push_str("\nNotes:\n");
+        for note in &suite.notes {
+            let _ = writeln!(report, "- {note}");
+        }
+    }
+    if !suite.failures.is_empty() {
+        report.push_str("\nFailures:\n");
+        for failure in &suite.failures {
+            let _ = writeln!(report, "- {failure}");
+        }
+    }
+    println!("{report}");
+    if let Ok(out) = args.value("out") {
+        std::fs::write(&out, &report).with_context(|| format!("cannot write {out}"))?;
+    }
+    if suite.failures.is_empty() {
+        Ok(())
+    } else {
+        bail!("{} scenario(s) failed", suite.failures.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+    }
+
+    #[test]
+    fn every_metric_key_resolves() {
+        for metric in METRICS {
+            let (prefix, name) = metric.key.split_once('.').unwrap();
+            assert_eq!(key(prefix, name), metric.key);
+        }
+        assert_eq!(key("no", "such"), "unknown");
+    }
+
+    #[test]
+    fn formats_values() {
+        assert_eq!(format_value(1234567.4, 0), "1,234,567");
+        assert_eq!(format_value(999.4, 0), "999");
+        assert_eq!(format_value(2.345, 2), "2.35");
+        assert_eq!(size_label(19_000), "19k");
+        assert_eq!(size_label(300), "300");
+    }
+
+    #[test]
+    fn table_has_ratios_against_the_first_tidings_column() {
+        let plan = Plan::new(false);
+        let spec = |kind, label| PeerSpec {
+            kind,
+            label,
+            command: Vec::new(),
+            cpus: "0",
+        };
+        let specs = [spec(Kind::Tidings(1), "T"), spec(Kind::Node, "N")];
+        let mut tidings = BTreeMap::new();
+        tidings.insert("b1.cpu", 1.0);
+        let mut node = BTreeMap::new();
+        node.insert("b1.cpu", 4.0);
+        let text = table(&plan, &specs, &[tidings, node]);
+        assert!(
+            text.starts_with("| metric | T | N | T / N | target (issue 5) |"),
+            "{text}"
+        );
+        assert!(text.contains("| broadcast to 1k clients: server CPU per delivery (µs) | 1.00 | 4.00 | 0.25 | ≤ 0.5 |"), "{text}");
+        assert!(!text.contains("echo"));
+    }
+}
