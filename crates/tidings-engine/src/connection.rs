@@ -1,5 +1,6 @@
 //! A live session as the layer above sees it, and the in-order delivery of its events.
 
+use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -30,10 +31,11 @@ pub enum SendError {
 /// at them stay small.
 #[derive(Debug)]
 pub struct RequestInfo {
-    uri: http::Uri,
+    /// The path and query, as received.
+    target: Box<str>,
     /// `name: value\r\n` lines.
     raw_headers: Box<[u8]>,
-    headers: OnceLock<http::HeaderMap>,
+    headers: OnceLock<Box<http::HeaderMap>>,
     remote_addr: Option<SocketAddr>,
     issued: SystemTime,
 }
@@ -48,7 +50,7 @@ impl RequestInfo {
         let mut raw = Vec::with_capacity(
             headers
                 .iter()
-                .map(|(n, v)| n.as_str().len() + v.len() + 4)
+                .map(|(name, value)| name.as_str().len() + value.len() + 4)
                 .sum(),
         );
         for (name, value) in headers {
@@ -57,10 +59,11 @@ impl RequestInfo {
             raw.extend_from_slice(value.as_bytes());
             raw.extend_from_slice(b"\r\n");
         }
-        // A fresh copy of the URI: hyper's shares the connection's 8 KiB read buffer.
-        let uri = http::Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone());
+        let target = uri
+            .path_and_query()
+            .map_or_else(|| uri.path(), |pq| pq.as_str());
         Self {
-            uri,
+            target: target.into(),
             raw_headers: raw.into_boxed_slice(),
             headers: OnceLock::new(),
             remote_addr,
@@ -68,15 +71,20 @@ impl RequestInfo {
         }
     }
 
-    /// The handshake request's URI, query included.
-    pub fn uri(&self) -> &http::Uri {
-        &self.uri
+    /// The handshake request's path and query (`/socket.io/?EIO=4&transport=…`).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The handshake request's query string, without the `?`.
+    pub fn query(&self) -> &str {
+        self.target.split_once('?').map_or("", |(_, query)| query)
     }
 
     /// The handshake request's headers.
     pub fn headers(&self) -> &http::HeaderMap {
         self.headers.get_or_init(|| {
-            let mut map = http::HeaderMap::new();
+            let mut map = Box::new(http::HeaderMap::new());
             for line in self.raw_headers.split(|&byte| byte == b'\n') {
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 let Some(colon) = line.iter().position(|&byte| byte == b':') else {
@@ -124,9 +132,12 @@ pub(crate) struct Shared {
     pub(crate) request: RequestInfo,
     pub(crate) engine: Weak<EngineInner>,
     /// A WebSocket that was just accepted for this session, waiting for the driver.
-    pub(crate) pending_websocket: Mutex<Option<Box<crate::websocket::WebSocket>>>,
+    pub(crate) pending_websocket: Mutex<Option<crate::websocket::PendingWebSocket>>,
     /// The client asked for binary as base64 text (`b64=1`).
     pub(crate) b64: bool,
+    /// State of the layer above (saves it a map keyed by sid); dropped when the session
+    /// closes, which also breaks the reference cycle it may form with this connection.
+    pub(crate) attachment: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
 }
 
 /// The session plus the state of event delivery, under one lock.
@@ -177,6 +188,20 @@ impl Connection {
     /// The request that opened the session.
     pub fn request(&self) -> &RequestInfo {
         &self.shared.request
+    }
+
+    /// Attaches the layer above's state to this connection, replacing any earlier one.
+    /// The engine drops it after `on_close`.
+    pub fn attach(&self, value: Arc<dyn Any + Send + Sync>) {
+        *lock_attachment(&self.shared.attachment) = Some(value);
+    }
+
+    /// The attached state, if there is one of type `T`.
+    pub fn attachment<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        lock_attachment(&self.shared.attachment)
+            .clone()?
+            .downcast()
+            .ok()
     }
 
     /// Whether a frame sent now goes out at once (see [`Session::is_writable`]).
@@ -311,6 +336,7 @@ impl Connection {
                     tracing::debug!(sid = %self.shared.sid, reason = reason.as_str(), "session closed");
                     engine.remove(self.shared.sid);
                     engine.handler.on_close(self, reason);
+                    lock_attachment(&self.shared.attachment).take();
                 }
                 _ => {}
             }
@@ -318,6 +344,10 @@ impl Connection {
         }
         slot.delivering = false;
     }
+}
+
+fn lock_attachment<T>(slot: &Mutex<T>) -> MutexGuard<'_, T> {
+    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -336,6 +366,7 @@ mod tests {
             .unwrap();
         let info = RequestInfo::new(&uri, &headers, None, SystemTime::UNIX_EPOCH);
         assert_eq!(info.headers(), &headers);
-        assert_eq!(info.uri(), &uri);
+        assert_eq!(info.target(), "/engine.io/?EIO=4&transport=polling&token=x");
+        assert_eq!(info.query(), "EIO=4&transport=polling&token=x");
     }
 }

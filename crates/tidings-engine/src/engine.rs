@@ -415,6 +415,7 @@ impl EngineInner {
                 engine: Arc::downgrade(self),
                 pending_websocket: Mutex::new(None),
                 b64,
+                attachment: Mutex::new(None),
             }),
         };
         sessions.insert(sid, connection.clone());

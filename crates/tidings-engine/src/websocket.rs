@@ -78,23 +78,16 @@ pub(crate) fn upgrade<B>(
         }
     };
     let max_message = usize::try_from(engine.config.session().max_payload).unwrap_or(usize::MAX);
-    engine.tasks.spawn(async move {
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let socket = WebSocket::new(TokioIo::new(upgraded), max_message);
-                *connection
-                    .shared
-                    .pending_websocket
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Box::new(socket));
-                connection.shared.wake_driver.notify_one();
-            }
-            Err(error) => {
-                tracing::debug!(sid = %connection.sid(), %error, "websocket upgrade failed");
-                connection.update(|session, _| session.handle_websocket_closed(true));
-            }
-        }
-    });
+    // The session's driver waits for the upgrade itself: no task of its own for it.
+    *connection
+        .shared
+        .pending_websocket
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(PendingWebSocket::Upgrading(
+        Box::pin(on_upgrade),
+        max_message,
+    ));
+    connection.shared.wake_driver.notify_one();
     let mut answer = Response::new(ResponseBody::new(Bytes::new()));
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let accept = ws_codec::accept_key(key.as_bytes());
@@ -105,6 +98,12 @@ pub(crate) fn upgrade<B>(
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     answer
+}
+
+/// A WebSocket on its way to the session's driver.
+pub(crate) enum PendingWebSocket {
+    /// The 101 went out; the connection is handed over once hyper completes the upgrade.
+    Upgrading(Pin<Box<hyper::upgrade::OnUpgrade>>, usize),
 }
 
 /// An accepted WebSocket: the upgraded connection and the decoder of its frames.
@@ -189,6 +188,7 @@ pub(crate) async fn drive(connection: Connection) {
     // The socket and the timer live on the heap so that the task of an idle session
     // stays small; the timer is reset rather than rebuilt on every turn.
     let mut socket: Option<Box<WebSocket>> = None;
+    let mut upgrading: Option<(Pin<Box<hyper::upgrade::OnUpgrade>>, usize)> = None;
     let mut timer = Box::pin(tokio::time::sleep(Duration::ZERO));
     let mut armed = None;
     loop {
@@ -198,8 +198,8 @@ pub(crate) async fn drive(connection: Connection) {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
-        if handed_over.is_some() {
-            socket = handed_over;
+        if let Some(PendingWebSocket::Upgrading(on_upgrade, max_message)) = handed_over {
+            upgrading = Some((on_upgrade, max_message));
         }
         // Flushing and receiving are boxed: they live only while they run, which keeps the
         // task of an idle session small.
@@ -212,7 +212,7 @@ pub(crate) async fn drive(connection: Connection) {
             let slot = connection.lock();
             (slot.session.poll_timeout(), slot.session.is_closed())
         };
-        if closed && socket.is_none() {
+        if closed && socket.is_none() && upgrading.is_none() {
             break;
         }
         // Re-arm the timer only when the deadline moved: resets cost a timer-wheel update.
@@ -228,6 +228,23 @@ pub(crate) async fn drive(connection: Connection) {
             () = timer.as_mut(), if deadline.is_some() => {
                 armed = None;
                 connection.update(|session, now| session.handle_timeout(now));
+            }
+            upgraded = async {
+                match upgrading.as_mut() {
+                    Some((on_upgrade, _)) => on_upgrade.as_mut().await,
+                    None => std::future::pending().await,
+                }
+            }, if upgrading.is_some() => {
+                let max_message = upgrading.take().map_or(0, |(_, max)| max);
+                match upgraded {
+                    Ok(upgraded) => {
+                        socket = Some(Box::new(WebSocket::new(TokioIo::new(upgraded), max_message)));
+                    }
+                    Err(error) => {
+                        tracing::debug!(sid = %connection.sid(), %error, "websocket upgrade failed");
+                        connection.update(|session, _| session.handle_websocket_closed(true));
+                    }
+                }
             }
             filled = poll_fn(|cx| match socket.as_mut() {
                 Some(open) => open.poll_fill(cx),

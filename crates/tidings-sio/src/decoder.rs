@@ -111,8 +111,12 @@ enum State {
     /// Any message may come; only text is valid.
     #[default]
     Idle,
-    /// A binary packet's header arrived; `expected` attachments complete it.
-    Collecting { packet: Packet, expected: usize },
+    /// A binary packet's header arrived; `expected` attachments complete it. Boxed, so
+    /// that an idle decoder is small.
+    Collecting {
+        packet: Box<Packet>,
+        expected: usize,
+    },
 }
 
 impl Decoder {
@@ -159,7 +163,10 @@ impl Decoder {
         if expected == 0 {
             return Ok(Some(packet));
         }
-        self.state = State::Collecting { packet, expected };
+        self.state = State::Collecting {
+            packet: Box::new(packet),
+            expected,
+        };
         Ok(None)
     }
 
@@ -181,7 +188,7 @@ impl Decoder {
                     self.state = State::Collecting { packet, expected };
                     return Ok(None);
                 }
-                Ok(Some(packet))
+                Ok(Some(*packet))
             }
         }
     }

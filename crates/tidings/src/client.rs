@@ -218,8 +218,8 @@ pub(crate) struct Bridge {
 }
 
 impl Bridge {
-    fn client(&self, connection: &Connection) -> Option<Arc<Client>> {
-        lock(&self.state.clients).get(&connection.sid()).cloned()
+    fn client(connection: &Connection) -> Option<Arc<Client>> {
+        connection.attachment::<Client>()
     }
 
     fn decoded(
@@ -227,7 +227,7 @@ impl Bridge {
         connection: &Connection,
         result: Result<Option<Packet>, tidings_sio::DecodeError>,
     ) {
-        let Some(client) = self.client(connection) else {
+        let Some(client) = Self::client(connection) else {
             return;
         };
         match result {
@@ -253,12 +253,12 @@ impl Handler for Bridge {
             sockets: Mutex::new(Sockets(Vec::new())),
             connected: AtomicBool::new(false),
         });
-        lock(&self.state.clients).insert(connection.sid(), client.clone());
+        connection.attach(client.clone());
         self.state.watch_connect_timeout(&client);
     }
 
     fn on_message(&self, connection: &Connection, text: String) {
-        let result = match self.client(connection) {
+        let result = match Self::client(connection) {
             Some(client) => lock(&client.decoder).text(&text),
             None => return,
         };
@@ -266,7 +266,7 @@ impl Handler for Bridge {
     }
 
     fn on_binary(&self, connection: &Connection, data: Bytes) {
-        let result = match self.client(connection) {
+        let result = match Self::client(connection) {
             Some(client) => lock(&client.decoder).binary(data),
             None => return,
         };
@@ -274,8 +274,7 @@ impl Handler for Bridge {
     }
 
     fn on_close(&self, connection: &Connection, reason: CloseReason) {
-        let client = lock(&self.state.clients).remove(&connection.sid());
-        if let Some(client) = client {
+        if let Some(client) = Self::client(connection) {
             client.handle_close(DisconnectReason::from_close(reason));
         }
     }

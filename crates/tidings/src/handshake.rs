@@ -15,12 +15,16 @@ use tidings_engine::{Connection, RequestInfo};
 #[derive(Clone, Debug)]
 pub struct Handshake {
     connection: Connection,
-    auth: Value,
+    /// Boxed: most sockets keep it and never read it.
+    auth: Box<Value>,
 }
 
 impl Handshake {
     pub(crate) fn new(connection: Connection, auth: Value) -> Self {
-        Self { connection, auth }
+        Self {
+            connection,
+            auth: Box::new(auth),
+        }
     }
 
     fn request(&self) -> &RequestInfo {
@@ -65,14 +69,12 @@ impl Handshake {
 
     /// The request path and query.
     pub fn url(&self) -> &str {
-        let uri = self.request().uri();
-        uri.path_and_query()
-            .map_or_else(|| uri.path(), |pq| pq.as_str())
+        self.request().target()
     }
 
     /// The decoded query parameters (the last value wins for repeated names).
     pub fn query(&self) -> BTreeMap<String, String> {
-        parse_query(self.request().uri().query().unwrap_or(""))
+        parse_query(self.request().query())
     }
 
     /// The CONNECT payload (`{}` when the client sent none).
@@ -105,7 +107,7 @@ impl Handshake {
         map.insert("issued".into(), Value::from(self.issued()));
         map.insert("url".into(), Value::from(self.url()));
         map.insert("query".into(), Value::Object(query));
-        map.insert("auth".into(), self.auth.clone());
+        map.insert("auth".into(), (*self.auth).clone());
         Value::Object(map)
     }
 }

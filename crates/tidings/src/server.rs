@@ -14,7 +14,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
 use serde_json::Value;
-use tidings_eio::{CloseReason, Sid};
+use tidings_eio::CloseReason;
 use tidings_engine::{Engine, ResponseBody};
 use tokio::sync::Notify;
 
@@ -61,7 +61,6 @@ pub(crate) struct ServerState {
     pub(crate) config: Arc<ServerConfig>,
     namespaces: RwLock<HashMap<String, Namespace>>,
     dynamic: RwLock<Vec<DynamicParent>>,
-    pub(crate) clients: Mutex<HashMap<Sid, Arc<Client>>>,
     /// Clients still without a namespace, with their deadlines, oldest first.
     connect_deadlines: Mutex<VecDeque<(Instant, Weak<Client>)>>,
     watching: AtomicBool,
@@ -104,7 +103,6 @@ impl Server {
             config: config.clone(),
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
-            clients: Mutex::new(HashMap::new()),
             connect_deadlines: Mutex::new(VecDeque::new()),
             watching: AtomicBool::new(false),
             new_namespace: RwLock::new(Vec::new()),

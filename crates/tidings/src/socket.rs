@@ -57,7 +57,8 @@ pub(crate) struct SocketInner {
     namespace: Namespace,
     pub(crate) client: Arc<Client>,
     handshake: Handshake,
-    data: Mutex<Value>,
+    /// Boxed: most sockets never set it.
+    data: Mutex<Option<Box<Value>>>,
     handlers: RwLock<Handlers>,
     /// Whether any outgoing catch-all listener is set, read on every delivery.
     has_outgoing_listeners: AtomicBool,
@@ -163,7 +164,7 @@ impl Socket {
                 namespace,
                 client,
                 handshake,
-                data: Mutex::new(data),
+                data: Mutex::new((!data.is_null()).then(|| Box::new(data))),
                 handlers: RwLock::new(Handlers::default()),
                 has_outgoing_listeners: AtomicBool::new(false),
                 acks: Mutex::new(HashMap::new()),
@@ -196,12 +197,15 @@ impl Socket {
 
     /// The free-form data attached to the socket (`socket.data`), `null` at first.
     pub fn data(&self) -> Value {
-        lock(&self.inner.data).clone()
+        lock(&self.inner.data)
+            .as_deref()
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     /// Replaces the socket's data.
     pub fn set_data(&self, data: Value) {
-        *lock(&self.inner.data) = data;
+        *lock(&self.inner.data) = (!data.is_null()).then(|| Box::new(data));
     }
 
     /// Whether the socket is connected.
