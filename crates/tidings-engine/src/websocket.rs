@@ -155,6 +155,53 @@ impl WebSocket {
         Ok(true)
     }
 
+    /// Writes a batch of frames with one vectored write, headers built on the stack and
+    /// payloads taken from the frames' shared bytes. What the socket does not take now is
+    /// copied into `out`, to be written when it drains.
+    fn write_batch(&mut self, frames: &[Option<Frame>]) -> io::Result<()> {
+        let mut headers = [[0u8; ws_codec::MAX_HEADER]; BATCH];
+        let mut header_lens = [0usize; BATCH];
+        let mut total = 0;
+        for (index, frame) in frames.iter().flatten().enumerate() {
+            let (kind, payload) = frame_parts(frame);
+            header_lens[index] = ws_codec::encode_header(kind, payload.len(), &mut headers[index]);
+            total += header_lens[index] + payload.len();
+        }
+        let mut slices: [io::IoSlice<'_>; 2 * BATCH] =
+            std::array::from_fn(|_| io::IoSlice::new(&[]));
+        let mut used = 0;
+        for (index, frame) in frames.iter().flatten().enumerate() {
+            let (_, payload) = frame_parts(frame);
+            slices[used] = io::IoSlice::new(&headers[index][..header_lens[index]]);
+            slices[used + 1] = io::IoSlice::new(payload);
+            used += 2;
+        }
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let written = match Pin::new(&mut self.io).poll_write_vectored(&mut cx, &slices[..used]) {
+            Poll::Ready(Ok(written)) => written,
+            Poll::Ready(Err(error)) => return Err(error),
+            Poll::Pending => 0,
+        };
+        if written == total {
+            return Ok(());
+        }
+        // Keep what was not written, byte-exact, for the waiting path.
+        let mut skip = written;
+        for (index, frame) in frames.iter().flatten().enumerate() {
+            let (_, payload) = frame_parts(frame);
+            for part in [&headers[index][..header_lens[index]], payload] {
+                if skip >= part.len() {
+                    skip -= part.len();
+                } else {
+                    self.out.extend_from_slice(&part[skip..]);
+                    skip = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Writes everything in `out` with as few system calls as the socket allows.
     async fn write_out(&mut self) -> io::Result<()> {
         if !self.out.is_empty() {
@@ -201,12 +248,15 @@ pub(crate) async fn drive(connection: Connection) {
         if let Some(PendingWebSocket::Upgrading(on_upgrade, max_message)) = handed_over {
             upgrading = Some((on_upgrade, max_message));
         }
-        // Flushing and receiving are boxed: they live only while they run, which keeps the
-        // task of an idle session small.
-        if let Some(open) = socket.as_mut()
-            && !Box::pin(flush(&connection, open)).await
-        {
-            socket = None;
+        // Flushing is synchronous when the socket takes everything (the common case); the
+        // waiting path and receiving are boxed, so they cost memory only while they run.
+        if let Some(open) = socket.as_mut() {
+            let flushed = flush_now(&connection, open);
+            if !matches!(flushed, Flushed::Done)
+                && !Box::pin(finish_flush(&connection, open, flushed)).await
+            {
+                socket = None;
+            }
         }
         let (deadline, closed) = {
             let slot = connection.lock();
@@ -327,33 +377,86 @@ async fn receive(
     }
 }
 
-/// Writes everything the session owes its WebSocket; `false` when the socket is finished.
-/// A client that stops reading cannot stall the driver for longer than one heartbeat.
-async fn flush(connection: &Connection, socket: &mut WebSocket) -> bool {
+/// What a flush without waiting left behind.
+enum Flushed {
+    /// Everything owed went out.
+    Done,
+    /// The socket is full; the rest waits in the socket's write buffer.
+    Pending,
+    /// The session wants the socket closed.
+    Close,
+    /// The write failed.
+    Failed(io::Error),
+}
+
+/// How many frames one `writev` carries.
+const BATCH: usize = 32;
+
+/// Writes what the session owes its WebSocket without waiting: the frames go straight from
+/// their shared bytes to the socket with one vectored write per batch (no copy), and only
+/// what the socket does not take is copied into the write buffer.
+fn flush_now(connection: &Connection, socket: &mut WebSocket) -> Flushed {
     let b64 = connection.shared.b64;
-    let mut close = false;
-    {
-        let mut slot = connection.lock();
-        while let Some(output) = slot.session.poll_websocket() {
-            match output {
-                WsOutput::Frame(frame) => encode_frame(&frame, b64, &mut socket.out),
-                WsOutput::Close => {
-                    close = true;
-                    break;
+    loop {
+        if !socket.out.is_empty() {
+            match socket.try_write_now() {
+                Ok(true) => {}
+                Ok(false) => return Flushed::Pending,
+                Err(error) => return Flushed::Failed(error),
+            }
+        }
+        let mut frames: [Option<Frame>; BATCH] = Default::default();
+        let mut count = 0;
+        let mut close = false;
+        {
+            let mut slot = connection.lock();
+            while count < BATCH {
+                match slot.session.poll_websocket() {
+                    Some(WsOutput::Frame(frame)) => {
+                        frames[count] = Some(frame);
+                        count += 1;
+                    }
+                    Some(WsOutput::Close) => {
+                        close = true;
+                        break;
+                    }
+                    None => break,
                 }
             }
         }
+        let batch = &frames[..count];
+        if count > 0 {
+            if b64 {
+                // Binary must be rewritten as base64 text: the copying path.
+                for frame in batch.iter().flatten() {
+                    encode_frame(frame, b64, &mut socket.out);
+                }
+            } else if let Err(error) = socket.write_batch(batch) {
+                return Flushed::Failed(error);
+            }
+        }
+        if close {
+            return Flushed::Close;
+        }
+        if count < BATCH && socket.out.is_empty() {
+            return Flushed::Done;
+        }
     }
-    if close {
-        // Handing out the close may have closed the session: report it first.
-        connection.deliver_events();
-        socket.close(None).await;
-        return false;
-    }
-    match socket.try_write_now() {
-        Ok(true) => return true,
-        Ok(false) => {}
-        Err(error) => {
+}
+
+/// Finishes what [`flush_now`] could not; `false` when the socket is finished. A client
+/// that stops reading cannot stall the driver for longer than one heartbeat.
+async fn finish_flush(connection: &Connection, socket: &mut WebSocket, flushed: Flushed) -> bool {
+    match flushed {
+        Flushed::Done => return true,
+        Flushed::Pending => {}
+        Flushed::Close => {
+            // Handing out the close may have closed the session: report it first.
+            connection.deliver_events();
+            socket.close(None).await;
+            return false;
+        }
+        Flushed::Failed(error) => {
             tracing::debug!(sid = %connection.sid(), %error, "websocket write failed");
             connection.update(|session, _| session.handle_websocket_closed(true));
             return false;
@@ -377,6 +480,14 @@ async fn flush(connection: &Connection, socket: &mut WebSocket) -> bool {
             connection.update(|session, _| session.handle_websocket_closed(true));
             false
         }
+    }
+}
+
+/// The message kind and payload of a frame (not for `b64` clients).
+fn frame_parts(frame: &Frame) -> (Outgoing, &[u8]) {
+    match frame {
+        Frame::Text(text) => (Outgoing::Text, text),
+        Frame::Binary(data) => (Outgoing::Binary, data),
     }
 }
 

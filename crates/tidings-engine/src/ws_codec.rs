@@ -260,27 +260,42 @@ pub(crate) enum Outgoing {
     Close,
 }
 
-/// Appends a complete server frame (header then payload) to `dst`.
-pub(crate) fn encode(kind: Outgoing, payload: &[u8], dst: &mut BytesMut) {
-    let opcode = match kind {
-        Outgoing::Text => TEXT,
-        Outgoing::Binary => BINARY,
-        Outgoing::Pong => PONG,
-        Outgoing::Close => CLOSE,
-    };
-    dst.reserve(10 + payload.len());
-    dst.extend_from_slice(&[0x80 | opcode]);
-    match payload.len() {
-        len @ 0..=125 => dst.extend_from_slice(&[len as u8]),
-        len @ 126..=0xFFFF => {
-            dst.extend_from_slice(&[126]);
-            dst.extend_from_slice(&(len as u16).to_be_bytes());
+/// The longest server frame header.
+pub(crate) const MAX_HEADER: usize = 10;
+
+/// Writes the header of a server frame carrying `len` bytes; returns its length.
+pub(crate) fn encode_header(kind: Outgoing, len: usize, dst: &mut [u8; MAX_HEADER]) -> usize {
+    dst[0] = 0x80
+        | match kind {
+            Outgoing::Text => TEXT,
+            Outgoing::Binary => BINARY,
+            Outgoing::Pong => PONG,
+            Outgoing::Close => CLOSE,
+        };
+    match len {
+        0..=125 => {
+            dst[1] = len as u8;
+            2
         }
-        len => {
-            dst.extend_from_slice(&[127]);
-            dst.extend_from_slice(&(len as u64).to_be_bytes());
+        126..=0xFFFF => {
+            dst[1] = 126;
+            dst[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            4
+        }
+        _ => {
+            dst[1] = 127;
+            dst[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+            10
         }
     }
+}
+
+/// Appends a complete server frame (header then payload) to `dst`.
+pub(crate) fn encode(kind: Outgoing, payload: &[u8], dst: &mut BytesMut) {
+    let mut header = [0u8; MAX_HEADER];
+    let header_len = encode_header(kind, payload.len(), &mut header);
+    dst.reserve(header_len + payload.len());
+    dst.extend_from_slice(&header[..header_len]);
     dst.extend_from_slice(payload);
 }
 

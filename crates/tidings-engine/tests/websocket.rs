@@ -181,3 +181,25 @@ async fn engine_close_flushes_then_closes_websockets() {
         [CloseReason::ServerClose]
     );
 }
+
+#[tokio::test]
+async fn a_slow_reader_gets_every_byte_in_order() {
+    let setup = start(EngineConfig::default()).await;
+    let mut peer = WsPeer::connect(setup.server.addr(), WS).await.unwrap();
+    peer.recv_text().await;
+    // Enough echoed data to fill the socket buffers, so that writes go partial and wait.
+    let chunk = "x".repeat(64 * 1024);
+    for index in 0..64 {
+        peer.send_text(&format!("4{index:02}{chunk}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for index in 0..64 {
+        let text = peer.recv_text().await;
+        assert_eq!(text.len(), 3 + chunk.len());
+        assert!(
+            text.starts_with(&format!("4{index:02}x")),
+            "message {index} out of order"
+        );
+        assert!(text.ends_with('x'));
+    }
+}

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -63,7 +63,8 @@ pub(crate) struct SocketInner {
     /// Whether any outgoing catch-all listener is set, read on every delivery.
     has_outgoing_listeners: AtomicBool,
     acks: Mutex<HashMap<u64, AckSink>>,
-    state: Mutex<State>,
+    /// A [`State`] as a byte: read on every delivery, so no lock.
+    state: AtomicU8,
     inbox: Mutex<Inbox>,
     recovered: bool,
 }
@@ -108,6 +109,7 @@ enum AckSink {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum State {
     /// Middlewares are running; nothing was sent yet.
     Connecting,
@@ -168,7 +170,7 @@ impl Socket {
                 handlers: RwLock::new(Handlers::default()),
                 has_outgoing_listeners: AtomicBool::new(false),
                 acks: Mutex::new(HashMap::new()),
-                state: Mutex::new(State::Connecting),
+                state: AtomicU8::new(State::Connecting as u8),
                 inbox: Mutex::new(Inbox::default()),
                 recovered,
             }),
@@ -210,7 +212,7 @@ impl Socket {
 
     /// Whether the socket is connected.
     pub fn connected(&self) -> bool {
-        *lock(&self.inner.state) == State::Connected
+        self.state() == State::Connected
     }
 
     /// Whether this socket resumed an earlier session (connection state recovery).
@@ -399,7 +401,7 @@ impl Socket {
 
     /// Joins rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
-        if matches!(*lock(&self.inner.state), State::Disconnected) {
+        if self.state() == State::Disconnected {
             return;
         }
         self.inner
@@ -456,6 +458,19 @@ impl Socket {
 
     // ----- Internals: jobs and delivery -----
 
+    fn state(&self) -> State {
+        match self.inner.state.load(Ordering::Acquire) {
+            0 => State::Connecting,
+            1 => State::Connected,
+            2 => State::Disconnecting,
+            _ => State::Disconnected,
+        }
+    }
+
+    fn set_state(&self, state: State) {
+        self.inner.state.store(state as u8, Ordering::Release);
+    }
+
     /// Queues a job for the socket's handlers; `false` if the inbox is full.
     pub(crate) fn schedule(&self, job: Job) -> bool {
         let mut inbox = lock(&self.inner.inbox);
@@ -475,11 +490,17 @@ impl Socket {
     /// after the events already queued.
     pub(crate) fn schedule_disconnect(&self, reason: DisconnectReason) {
         {
-            let mut state = lock(&self.inner.state);
-            if matches!(*state, State::Disconnecting | State::Disconnected) {
+            // Only one caller moves a live socket to Disconnecting.
+            let moved =
+                self.inner
+                    .state
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                        (state == State::Connecting as u8 || state == State::Connected as u8)
+                            .then_some(State::Disconnecting as u8)
+                    });
+            if moved.is_err() {
                 return;
             }
-            *state = State::Disconnecting;
         }
         self.schedule(Job::Disconnect(reason));
     }
@@ -566,19 +587,23 @@ impl Socket {
                     let _ = self.send_packet(&packet, false);
                     self.inner.client.remove_socket(self);
                     namespace.adapter().del_all(self.inner.id);
-                    *lock(&self.inner.state) = State::Disconnected;
+                    self.set_state(State::Disconnected);
                     lock(&self.inner.inbox).jobs.clear();
                     return;
                 }
             }
         }
         {
-            let mut state = lock(&self.inner.state);
-            if *state != State::Connecting {
+            let connected = self.inner.state.compare_exchange(
+                State::Connecting as u8,
+                State::Connected as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+            if connected.is_err() {
                 // The connection closed while the middlewares ran.
                 return;
             }
-            *state = State::Connected;
         }
         namespace.insert_socket(self.clone());
         if let Some(missed) = missed {
@@ -640,7 +665,7 @@ impl Socket {
         namespace.remove_socket(self.inner.id);
         // Pending single acks fail with "disconnected" as their senders drop.
         lock(&self.inner.acks).clear();
-        *lock(&self.inner.state) = State::Disconnected;
+        self.set_state(State::Disconnected);
         tracing::debug!(socket = %self.inner.id, ns = namespace.name(), %reason, "socket disconnected");
         for handler in disconnect {
             handler(self.clone(), reason).await;
