@@ -4,6 +4,7 @@
 //! buffer while idle: reads go through a stack buffer and only a partial frame is kept,
 //! and the frames owed to the client are written in one `write` per wake-up.
 
+use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
@@ -139,67 +140,33 @@ impl WebSocket {
     /// Writes what the socket takes right now; `true` when `out` is fully written. The
     /// common case, with no timer involved.
     fn try_write_now(&mut self) -> io::Result<bool> {
-        let waker = std::task::Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        while !self.out.is_empty() {
-            match Pin::new(&mut self.io).poll_write(&mut cx, &self.out) {
-                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(written)) => {
-                    let _ = self.out.split_to(written);
-                }
-                Poll::Ready(Err(error)) => return Err(error),
-                Poll::Pending => return Ok(false),
-            }
+        if self.out.is_empty() {
+            return Ok(true);
         }
-        self.out = BytesMut::new();
+        let out = std::mem::take(&mut self.out);
+        let written = self.write_now(&out)?;
+        if written < out.len() {
+            self.out = out;
+            let _ = self.out.split_to(written);
+            return Ok(false);
+        }
         Ok(true)
     }
 
-    /// Writes a batch of frames with one vectored write, headers built on the stack and
-    /// payloads taken from the frames' shared bytes. What the socket does not take now is
-    /// copied into `out`, to be written when it drains.
-    fn write_batch(&mut self, frames: &[Option<Frame>]) -> io::Result<()> {
-        let mut headers = [[0u8; ws_codec::MAX_HEADER]; BATCH];
-        let mut header_lens = [0usize; BATCH];
-        let mut total = 0;
-        for (index, frame) in frames.iter().flatten().enumerate() {
-            let (kind, payload) = frame_parts(frame);
-            header_lens[index] = ws_codec::encode_header(kind, payload.len(), &mut headers[index]);
-            total += header_lens[index] + payload.len();
-        }
-        let mut slices: [io::IoSlice<'_>; 2 * BATCH] =
-            std::array::from_fn(|_| io::IoSlice::new(&[]));
-        let mut used = 0;
-        for (index, frame) in frames.iter().flatten().enumerate() {
-            let (_, payload) = frame_parts(frame);
-            slices[used] = io::IoSlice::new(&headers[index][..header_lens[index]]);
-            slices[used + 1] = io::IoSlice::new(payload);
-            used += 2;
-        }
+    /// Writes as much of `bytes` as the socket takes right now; returns how much.
+    fn write_now(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
-        let written = match Pin::new(&mut self.io).poll_write_vectored(&mut cx, &slices[..used]) {
-            Poll::Ready(Ok(written)) => written,
-            Poll::Ready(Err(error)) => return Err(error),
-            Poll::Pending => 0,
-        };
-        if written == total {
-            return Ok(());
-        }
-        // Keep what was not written, byte-exact, for the waiting path.
-        let mut skip = written;
-        for (index, frame) in frames.iter().flatten().enumerate() {
-            let (_, payload) = frame_parts(frame);
-            for part in [&headers[index][..header_lens[index]], payload] {
-                if skip >= part.len() {
-                    skip -= part.len();
-                } else {
-                    self.out.extend_from_slice(&part[skip..]);
-                    skip = 0;
-                }
+        let mut written = 0;
+        while written < bytes.len() {
+            match Pin::new(&mut self.io).poll_write(&mut cx, &bytes[written..]) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(count)) => written += count,
+                Poll::Ready(Err(error)) => return Err(error),
+                Poll::Pending => break,
             }
         }
-        Ok(())
+        Ok(written)
     }
 
     /// Writes everything in `out` with as few system calls as the socket allows.
@@ -381,67 +348,68 @@ async fn receive(
 enum Flushed {
     /// Everything owed went out.
     Done,
-    /// The socket is full; the rest waits in the socket's write buffer.
-    Pending,
+    /// The socket is full; the rest waits in the socket's write buffer (then, with
+    /// `close`, the socket closes).
+    Pending { close: bool },
     /// The session wants the socket closed.
     Close,
     /// The write failed.
     Failed(io::Error),
 }
 
-/// How many frames one `writev` carries.
-const BATCH: usize = 32;
+thread_local! {
+    /// Encoding space shared by the drivers of one worker thread: queued frames are encoded
+    /// here and written at once, so a connection allocates only when its socket is full.
+    static SCRATCH: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
 
-/// Writes what the session owes its WebSocket without waiting: the frames go straight from
-/// their shared bytes to the socket with one vectored write per batch (no copy), and only
-/// what the socket does not take is copied into the write buffer.
+/// The scratch space is given back when a burst made it larger than this.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// Writes what the session owes its WebSocket without waiting: every queued frame is
+/// encoded under a single lock and goes out in one `write`; only what the socket does not
+/// take is kept in the connection's own buffer.
 fn flush_now(connection: &Connection, socket: &mut WebSocket) -> Flushed {
+    // Leftovers of an earlier write, pongs and close answers go first.
+    match socket.try_write_now() {
+        Ok(true) => {}
+        Ok(false) => return Flushed::Pending { close: false },
+        Err(error) => return Flushed::Failed(error),
+    }
     let b64 = connection.shared.b64;
-    loop {
-        if !socket.out.is_empty() {
-            match socket.try_write_now() {
-                Ok(true) => {}
-                Ok(false) => return Flushed::Pending,
-                Err(error) => return Flushed::Failed(error),
-            }
-        }
-        let mut frames: [Option<Frame>; BATCH] = Default::default();
-        let mut count = 0;
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        scratch.clear();
         let mut close = false;
         {
             let mut slot = connection.lock();
-            while count < BATCH {
-                match slot.session.poll_websocket() {
-                    Some(WsOutput::Frame(frame)) => {
-                        frames[count] = Some(frame);
-                        count += 1;
-                    }
-                    Some(WsOutput::Close) => {
+            while let Some(output) = slot.session.poll_websocket() {
+                match output {
+                    WsOutput::Frame(frame) => encode_frame(&frame, b64, &mut scratch),
+                    WsOutput::Close => {
                         close = true;
                         break;
                     }
-                    None => break,
                 }
             }
         }
-        let batch = &frames[..count];
-        if count > 0 {
-            if b64 {
-                // Binary must be rewritten as base64 text: the copying path.
-                for frame in batch.iter().flatten() {
-                    encode_frame(frame, b64, &mut socket.out);
-                }
-            } else if let Err(error) = socket.write_batch(batch) {
-                return Flushed::Failed(error);
-            }
+        let written = match socket.write_now(&scratch) {
+            Ok(written) => written,
+            Err(error) => return Flushed::Failed(error),
+        };
+        let complete = written == scratch.len();
+        if !complete {
+            socket.out.extend_from_slice(&scratch[written..]);
         }
-        if close {
-            return Flushed::Close;
+        if scratch.capacity() > SCRATCH_KEEP {
+            *scratch = BytesMut::new();
         }
-        if count < BATCH && socket.out.is_empty() {
-            return Flushed::Done;
+        match (complete, close) {
+            (true, true) => Flushed::Close,
+            (true, false) => Flushed::Done,
+            (false, close) => Flushed::Pending { close },
         }
-    }
+    })
 }
 
 /// Finishes what [`flush_now`] could not; `false` when the socket is finished. A client
@@ -449,8 +417,8 @@ fn flush_now(connection: &Connection, socket: &mut WebSocket) -> Flushed {
 async fn finish_flush(connection: &Connection, socket: &mut WebSocket, flushed: Flushed) -> bool {
     match flushed {
         Flushed::Done => return true,
-        Flushed::Pending => {}
-        Flushed::Close => {
+        Flushed::Pending { close: false } => {}
+        Flushed::Pending { close: true } | Flushed::Close => {
             // Handing out the close may have closed the session: report it first.
             connection.deliver_events();
             socket.close(None).await;
@@ -480,14 +448,6 @@ async fn finish_flush(connection: &Connection, socket: &mut WebSocket, flushed: 
             connection.update(|session, _| session.handle_websocket_closed(true));
             false
         }
-    }
-}
-
-/// The message kind and payload of a frame (not for `b64` clients).
-fn frame_parts(frame: &Frame) -> (Outgoing, &[u8]) {
-    match frame {
-        Frame::Text(text) => (Outgoing::Text, text),
-        Frame::Binary(data) => (Outgoing::Binary, data),
     }
 }
 
