@@ -53,7 +53,7 @@ pub fn session(input: &[u8]) {
     } else {
         Transport::Polling
     };
-    let mut session = Session::new(Sid::from_random([7; 15]), config, transport, now);
+    let mut session = Session::new(Sid::from_random([7; 15]), &config, transport, now);
     let mut rest = input.get(1..).unwrap_or_default();
     while let Some((&op, tail)) = rest.split_first() {
         let end = tail.iter().position(|&b| b == 0x1e).unwrap_or(tail.len());

@@ -13,7 +13,7 @@ use crate::payload;
 use crate::sid::Sid;
 
 /// Settings of one session; [`Default`] holds the reference server's defaults.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionConfig {
     /// Server ping period (`pingInterval`, 25 s).
@@ -43,6 +43,43 @@ impl Default for SessionConfig {
             max_queued_frames: 4096,
             close_timeout: Duration::from_millis(30_000),
         }
+    }
+}
+
+/// The settings a session keeps, compact: idle sessions are many, so each byte counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Limits {
+    ping_interval_ms: u32,
+    ping_timeout_ms: u32,
+    upgrade_timeout_ms: u32,
+    close_timeout_ms: u32,
+    max_queued_frames: u32,
+    allow_upgrades: bool,
+}
+
+impl Limits {
+    fn new(config: &SessionConfig) -> Self {
+        let millis = |duration: Duration| u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
+        Self {
+            ping_interval_ms: millis(config.ping_interval),
+            ping_timeout_ms: millis(config.ping_timeout),
+            upgrade_timeout_ms: millis(config.upgrade_timeout),
+            close_timeout_ms: millis(config.close_timeout),
+            max_queued_frames: u32::try_from(config.max_queued_frames).unwrap_or(u32::MAX),
+            allow_upgrades: config.allow_upgrades,
+        }
+    }
+
+    fn ping_interval(self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms.into())
+    }
+
+    fn ping_timeout(self) -> Duration {
+        Duration::from_millis(self.ping_timeout_ms.into())
+    }
+
+    fn max_queued_frames(self) -> usize {
+        usize::try_from(self.max_queued_frames).unwrap_or(usize::MAX)
     }
 }
 
@@ -140,6 +177,15 @@ enum Carrier {
     WebSocket,
 }
 
+/// What a probing WebSocket is owed, in order: at most the probe answer, then a close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProbeOutput {
+    Nothing,
+    Pong,
+    Close,
+    PongThenClose,
+}
+
 /// The heartbeat: the server pings, the client must pong (v4, protocol §1.7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Heartbeat {
@@ -195,7 +241,7 @@ enum Slot {
 #[derive(Debug)]
 pub struct Session {
     sid: Sid,
-    config: SessionConfig,
+    limits: Limits,
     carrier: Carrier,
     heartbeat: Heartbeat,
     lifecycle: Lifecycle,
@@ -203,8 +249,8 @@ pub struct Session {
     post: Slot,
     /// Frames waiting for the carrier.
     outbox: VecDeque<Frame>,
-    /// Frames for a WebSocket that is still being probed (`3probe`, then maybe a close).
-    probe_output: VecDeque<WsOutput>,
+    /// What a WebSocket that is still being probed is owed (`3probe`, then maybe a close).
+    probe_output: ProbeOutput,
     /// Whether the close frame owed to the carrying WebSocket was handed out.
     websocket_close_sent: bool,
     events: VecDeque<Event>,
@@ -212,7 +258,7 @@ pub struct Session {
 
 impl Session {
     /// Opens a session on `transport` and queues the open packet as its first frame.
-    pub fn new(sid: Sid, config: SessionConfig, transport: Transport, now: Instant) -> Self {
+    pub fn new(sid: Sid, config: &SessionConfig, transport: Transport, now: Instant) -> Self {
         let open = OpenPacket {
             sid,
             upgrade_to_websocket: transport == Transport::Polling && config.allow_upgrades,
@@ -236,10 +282,10 @@ impl Session {
             get: Slot::Free,
             post: Slot::Free,
             outbox,
-            probe_output: VecDeque::new(),
+            probe_output: ProbeOutput::Nothing,
             websocket_close_sent: false,
             events: VecDeque::new(),
-            config,
+            limits: Limits::new(config),
         }
     }
 
@@ -248,9 +294,10 @@ impl Session {
         self.sid
     }
 
-    /// The settings this session runs with.
-    pub fn config(&self) -> &SessionConfig {
-        &self.config
+    /// The longest a client may go silent without being closed: one ping interval plus
+    /// the ping timeout.
+    pub fn heartbeat_window(&self) -> Duration {
+        self.limits.ping_interval() + self.limits.ping_timeout()
     }
 
     /// The transport that carries packets now (polling until an upgrade completes).
@@ -301,7 +348,7 @@ impl Session {
         if !self.is_open() {
             return Err(SessionError::Closed);
         }
-        if self.outbox.len() >= self.config.max_queued_frames {
+        if self.outbox.len() >= self.limits.max_queued_frames() {
             return Err(SessionError::QueueFull);
         }
         self.outbox.push_back(frame);
@@ -317,7 +364,7 @@ impl Session {
         if !self.is_open() {
             return Err(SessionError::Closed);
         }
-        if self.outbox.len() + frames.len() > self.config.max_queued_frames {
+        if self.outbox.len() + frames.len() > self.limits.max_queued_frames() {
             return Err(SessionError::QueueFull);
         }
         self.outbox.extend(frames.iter().cloned());
@@ -343,7 +390,7 @@ impl Session {
             }
             self.lifecycle = Lifecycle::Closing {
                 reason,
-                deadline: now + self.config.close_timeout,
+                deadline: now + Duration::from_millis(self.limits.close_timeout_ms.into()),
             };
         }
     }
@@ -449,7 +496,7 @@ impl Session {
         if !self.is_open() {
             return Err(SessionError::Closed);
         }
-        if !self.config.allow_upgrades {
+        if !self.limits.allow_upgrades {
             return Err(SessionError::UpgradeRefused);
         }
         if self.carrier != Carrier::Polling {
@@ -457,9 +504,9 @@ impl Session {
         }
         self.carrier = Carrier::Upgrading {
             probed: false,
-            deadline: now + self.config.upgrade_timeout,
+            deadline: now + Duration::from_millis(self.limits.upgrade_timeout_ms.into()),
         };
-        self.probe_output.clear();
+        self.probe_output = ProbeOutput::Nothing;
         self.websocket_close_sent = false;
         Ok(())
     }
@@ -469,8 +516,7 @@ impl Session {
         match self.carrier {
             Carrier::Upgrading { deadline, .. } => match packet {
                 Packet::Ping(data) if data == "probe" => {
-                    self.probe_output
-                        .push_back(WsOutput::Frame(Frame::pong_probe()));
+                    self.probe_output = ProbeOutput::Pong;
                     self.carrier = Carrier::Upgrading {
                         probed: true,
                         deadline,
@@ -495,7 +541,7 @@ impl Session {
         match self.carrier {
             Carrier::Upgrading { .. } => {
                 self.carrier = Carrier::Polling;
-                self.probe_output.clear();
+                self.probe_output = ProbeOutput::Nothing;
             }
             Carrier::WebSocket => {
                 let reason = if error {
@@ -543,7 +589,7 @@ impl Session {
                 // pending to carry it (§1.7).
                 self.outbox.push_back(Frame::bare(PacketType::Ping));
                 self.heartbeat = Heartbeat::AwaitingPong {
-                    deadline: now + self.config.ping_timeout,
+                    deadline: now + self.limits.ping_timeout(),
                     extended: false,
                 };
             }
@@ -618,8 +664,21 @@ impl Session {
 
     /// The next output for the session's WebSocket, if any.
     pub fn poll_websocket(&mut self) -> Option<WsOutput> {
-        if let Some(output) = self.probe_output.pop_front() {
-            return Some(output);
+        let (output, rest) = match self.probe_output {
+            ProbeOutput::Nothing => (None, ProbeOutput::Nothing),
+            ProbeOutput::Pong => (
+                Some(WsOutput::Frame(Frame::pong_probe())),
+                ProbeOutput::Nothing,
+            ),
+            ProbeOutput::Close => (Some(WsOutput::Close), ProbeOutput::Nothing),
+            ProbeOutput::PongThenClose => (
+                Some(WsOutput::Frame(Frame::pong_probe())),
+                ProbeOutput::Close,
+            ),
+        };
+        self.probe_output = rest;
+        if output.is_some() {
+            return output;
         }
         if self.carrier != Carrier::WebSocket {
             return None;
@@ -648,7 +707,12 @@ impl Session {
 
     /// The next event for the layer above, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_some() && self.events.is_empty() {
+            // An idle session keeps no queue allocation.
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// Handles a packet that arrived on the carrying transport.
@@ -665,7 +729,7 @@ impl Session {
             Packet::Pong(_) => {
                 if let Heartbeat::AwaitingPong { .. } = self.heartbeat {
                     self.heartbeat = Heartbeat::Idle {
-                        next_ping: now + self.config.ping_interval,
+                        next_ping: now + self.limits.ping_interval(),
                     };
                 }
             }
@@ -689,7 +753,7 @@ impl Session {
         } = self.heartbeat
         {
             self.heartbeat = Heartbeat::AwaitingPong {
-                deadline: now + self.config.ping_timeout,
+                deadline: now + self.limits.ping_timeout(),
                 extended: true,
             };
         }
@@ -697,8 +761,11 @@ impl Session {
 
     fn abort_upgrade(&mut self) {
         self.carrier = Carrier::Polling;
-        self.probe_output.clear();
-        self.probe_output.push_back(WsOutput::Close);
+        // A pong already owed still goes first; anything else is dropped for the close.
+        self.probe_output = match self.probe_output {
+            ProbeOutput::Pong | ProbeOutput::PongThenClose => ProbeOutput::PongThenClose,
+            ProbeOutput::Nothing | ProbeOutput::Close => ProbeOutput::Close,
+        };
     }
 
     /// Closes at once: queued frames are dropped, and a pending GET is answered `answer`.

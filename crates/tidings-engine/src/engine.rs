@@ -399,7 +399,7 @@ impl EngineInner {
                 return Err(OpenError::IdInUse);
             }
         };
-        let session = Session::new(sid, self.config.session.clone(), transport, now);
+        let session = Session::new(sid, &self.config.session, transport, now);
         let connection = Connection {
             shared: Arc::new(Shared {
                 sid,

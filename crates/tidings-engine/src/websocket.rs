@@ -431,11 +431,7 @@ async fn finish_flush(connection: &Connection, socket: &mut WebSocket, flushed: 
         }
     }
     // The socket is full: wait for the client, but not longer than one heartbeat.
-    let limit = {
-        let slot = connection.lock();
-        let config = slot.session.config();
-        config.ping_interval + config.ping_timeout
-    };
+    let limit = connection.lock().session.heartbeat_window();
     match tokio::time::timeout(limit.max(Duration::from_secs(1)), socket.write_out()).await {
         Ok(Ok(())) => true,
         Ok(Err(error)) => {

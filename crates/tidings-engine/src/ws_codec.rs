@@ -61,8 +61,8 @@ impl WsError {
 #[derive(Debug)]
 pub(crate) struct Reader {
     buffer: BytesMut,
-    /// The opcode and the data gathered so far of a fragmented message.
-    fragments: Option<(u8, BytesMut)>,
+    /// The opcode and the data gathered so far of a fragmented message (boxed: rare).
+    fragments: Option<Box<(u8, BytesMut)>>,
     max_message: usize,
 }
 
@@ -106,7 +106,10 @@ impl Reader {
                 return Ok(None);
             };
             let is_control = header.opcode >= CLOSE;
-            let gathered = self.fragments.as_ref().map_or(0, |(_, data)| data.len());
+            let gathered = self
+                .fragments
+                .as_ref()
+                .map_or(0, |fragments| fragments.1.len());
             if !is_control && gathered + header.payload_len > self.max_message {
                 return Err(WsError::TooBig);
             }
@@ -190,14 +193,15 @@ impl Reader {
             PONG => Ok(Some(Incoming::Pong)),
             CLOSE => close_frame(&payload).map(Some),
             CONTINUATION => {
-                let Some((opcode, mut data)) = self.fragments.take() else {
+                let Some(fragments) = self.fragments.take() else {
                     return Err(WsError::Protocol);
                 };
+                let (opcode, mut data) = *fragments;
                 data.extend_from_slice(&payload);
                 if header.fin {
                     complete(opcode, data).map(Some)
                 } else {
-                    self.fragments = Some((opcode, data));
+                    self.fragments = Some(Box::new((opcode, data)));
                     Ok(None)
                 }
             }
@@ -209,7 +213,7 @@ impl Reader {
                 if header.fin {
                     complete(opcode, payload).map(Some)
                 } else {
-                    self.fragments = Some((opcode, payload));
+                    self.fragments = Some(Box::new((opcode, payload)));
                     Ok(None)
                 }
             }

@@ -15,15 +15,20 @@ use tidings_engine::{Connection, RequestInfo};
 #[derive(Clone, Debug)]
 pub struct Handshake {
     connection: Connection,
-    /// Boxed: most sockets keep it and never read it.
-    auth: Box<Value>,
+    /// `None` for the usual empty `{}`; boxed otherwise, as most sockets never read it.
+    auth: Option<Box<Value>>,
 }
+
+/// The auth of a CONNECT without payload.
+static EMPTY_AUTH: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| Value::Object(Map::new()));
 
 impl Handshake {
     pub(crate) fn new(connection: Connection, auth: Value) -> Self {
+        let empty = auth.as_object().is_some_and(Map::is_empty);
         Self {
             connection,
-            auth: Box::new(auth),
+            auth: (!empty).then(|| Box::new(auth)),
         }
     }
 
@@ -79,7 +84,7 @@ impl Handshake {
 
     /// The CONNECT payload (`{}` when the client sent none).
     pub fn auth(&self) -> &Value {
-        &self.auth
+        self.auth.as_deref().unwrap_or(&EMPTY_AUTH)
     }
 
     /// The handshake as the reference serializes it (for `fetch_sockets` across nodes).
@@ -107,7 +112,7 @@ impl Handshake {
         map.insert("issued".into(), Value::from(self.issued()));
         map.insert("url".into(), Value::from(self.url()));
         map.insert("query".into(), Value::Object(query));
-        map.insert("auth".into(), (*self.auth).clone());
+        map.insert("auth".into(), self.auth().clone());
         Value::Object(map)
     }
 }

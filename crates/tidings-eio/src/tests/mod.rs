@@ -40,7 +40,7 @@ impl Harness {
         let now = Instant::now();
         let sid = Sid::parse(SID).unwrap();
         Self {
-            session: Session::new(sid, config, transport, now),
+            session: Session::new(sid, &config, transport, now),
             now,
         }
     }
