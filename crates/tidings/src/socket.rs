@@ -481,7 +481,14 @@ impl Socket {
         inbox.jobs.push_back(job);
         if !inbox.running {
             inbox.running = true;
-            tokio::spawn(drain(self.clone()));
+            drop(inbox);
+            // Most handlers finish without waiting on anything: run the jobs right here and
+            // spawn a task only if one of them has to wait.
+            let mut draining = Box::pin(drain(self.clone()));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            if draining.as_mut().poll(&mut cx).is_pending() {
+                tokio::spawn(draining);
+            }
         }
         true
     }
