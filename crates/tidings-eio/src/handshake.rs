@@ -37,12 +37,17 @@ impl OpenPacket {
         let _ = write!(
             out,
             ",\"pingInterval\":{},\"pingTimeout\":{},\"maxPayload\":{}}}",
-            self.ping_interval.as_millis(),
-            self.ping_timeout.as_millis(),
+            millis(self.ping_interval),
+            millis(self.ping_timeout),
             self.max_payload
         );
         out
     }
+}
+
+/// Milliseconds as a `u64`: formatting a `u128` takes a slow path.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
