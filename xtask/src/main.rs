@@ -83,6 +83,11 @@ fn test() -> Result<(), String> {
         .args(["doc", "--workspace", "--no-deps", "--locked"])
         .env("RUSTDOCFLAGS", "-D warnings")
         .current_dir(&root))?;
+    run(Command::new("cargo")
+        .args(["bench", "--workspace", "--no-run", "--locked"])
+        .current_dir(&root))?;
+    // The benchmark smoke keeps the harness from rotting; it asserts no timing.
+    bench::bench(&["--quick".to_owned()])?;
     interop()
 }
 
