@@ -206,29 +206,36 @@ pub(crate) async fn drive(connection: Connection) {
     let mut timer = Box::pin(tokio::time::sleep(Duration::ZERO));
     let mut armed = None;
     loop {
-        let handed_over = connection
-            .shared
-            .pending_websocket
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(PendingWebSocket::Upgrading(on_upgrade, max_message)) = handed_over {
-            upgrading = Some((on_upgrade, max_message));
+        // A WebSocket can only be handed over while the driver has none: a session refuses
+        // a second one, so the hot path skips this lock.
+        if socket.is_none() && upgrading.is_none() {
+            let handed_over = connection
+                .shared
+                .pending_websocket
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            if let Some(PendingWebSocket::Upgrading(on_upgrade, max_message)) = handed_over {
+                upgrading = Some((on_upgrade, max_message));
+            }
         }
         // Flushing is synchronous when the socket takes everything (the common case); the
         // waiting path and receiving are boxed, so they cost memory only while they run.
+        let mut timers = None;
         if let Some(open) = socket.as_mut() {
-            let flushed = flush_now(&connection, open);
-            if !matches!(flushed, Flushed::Done)
-                && !Box::pin(finish_flush(&connection, open, flushed)).await
-            {
-                socket = None;
+            match flush_now(&connection, open) {
+                (Flushed::Done, state) => timers = Some(state),
+                (flushed, _) => {
+                    if !Box::pin(finish_flush(&connection, open, flushed)).await {
+                        socket = None;
+                    }
+                }
             }
         }
-        let (deadline, closed) = {
+        let (deadline, closed) = timers.unwrap_or_else(|| {
             let slot = connection.lock();
             (slot.session.poll_timeout(), slot.session.is_closed())
-        };
+        });
         if closed && socket.is_none() && upgrading.is_none() {
             break;
         }
@@ -369,19 +376,20 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 /// Writes what the session owes its WebSocket without waiting: every queued frame is
 /// encoded under a single lock and goes out in one `write`; only what the socket does not
 /// take is kept in the connection's own buffer.
-fn flush_now(connection: &Connection, socket: &mut WebSocket) -> Flushed {
+fn flush_now(connection: &Connection, socket: &mut WebSocket) -> (Flushed, Timers) {
     // Leftovers of an earlier write, pongs and close answers go first.
     match socket.try_write_now() {
         Ok(true) => {}
-        Ok(false) => return Flushed::Pending { close: false },
-        Err(error) => return Flushed::Failed(error),
+        Ok(false) => return (Flushed::Pending { close: false }, (None, false)),
+        Err(error) => return (Flushed::Failed(error), (None, false)),
     }
     let b64 = connection.shared.b64;
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         scratch.clear();
         let mut close = false;
-        {
+        // The session's timers are read under the same lock, for the driver's sleep.
+        let timers = {
             let mut slot = connection.lock();
             while let Some(output) = slot.session.poll_websocket() {
                 match output {
@@ -392,10 +400,11 @@ fn flush_now(connection: &Connection, socket: &mut WebSocket) -> Flushed {
                     }
                 }
             }
-        }
+            (slot.session.poll_timeout(), slot.session.is_closed())
+        };
         let written = match socket.write_now(&scratch) {
             Ok(written) => written,
-            Err(error) => return Flushed::Failed(error),
+            Err(error) => return (Flushed::Failed(error), timers),
         };
         let complete = written == scratch.len();
         if !complete {
@@ -404,13 +413,17 @@ fn flush_now(connection: &Connection, socket: &mut WebSocket) -> Flushed {
         if scratch.capacity() > SCRATCH_KEEP {
             *scratch = BytesMut::new();
         }
-        match (complete, close) {
+        let flushed = match (complete, close) {
             (true, true) => Flushed::Close,
             (true, false) => Flushed::Done,
             (false, close) => Flushed::Pending { close },
-        }
+        };
+        (flushed, timers)
     })
 }
+
+/// The session's next deadline and whether it is closed.
+type Timers = (Option<std::time::Instant>, bool);
 
 /// Finishes what [`flush_now`] could not; `false` when the socket is finished. A client
 /// that stops reading cannot stall the driver for longer than one heartbeat.
