@@ -193,15 +193,12 @@ impl Connection {
     /// Attaches the layer above's state to this connection, replacing any earlier one.
     /// The engine drops it after `on_close`.
     pub fn attach(&self, value: Arc<dyn Any + Send + Sync>) {
-        *lock_attachment(&self.shared.attachment) = Some(value);
+        *lock(&self.shared.attachment) = Some(value);
     }
 
     /// The attached state, if there is one of type `T`.
     pub fn attachment<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        lock_attachment(&self.shared.attachment)
-            .clone()?
-            .downcast()
-            .ok()
+        lock(&self.shared.attachment).clone()?.downcast().ok()
     }
 
     /// Whether a frame sent now goes out at once (see [`Session::is_writable`]).
@@ -281,11 +278,7 @@ impl Connection {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, SessionSlot> {
-        // A handler that panicked must not wedge the session for everybody else.
-        self.shared
-            .session
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.shared.session)
     }
 
     /// Applies `change` under the lock, then wakes whoever may have work and delivers
@@ -336,7 +329,7 @@ impl Connection {
                     tracing::debug!(sid = %self.shared.sid, reason = reason.as_str(), "session closed");
                     engine.remove(self.shared.sid);
                     engine.handler.on_close(self, reason);
-                    lock_attachment(&self.shared.attachment).take();
+                    lock(&self.shared.attachment).take();
                 }
                 _ => {}
             }
@@ -346,8 +339,13 @@ impl Connection {
     }
 }
 
-fn lock_attachment<T>(slot: &Mutex<T>) -> MutexGuard<'_, T> {
-    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Locks a mutex, taking it even if a panicking holder poisoned it: a handler that
+/// panicked must not wedge the session for everybody else, and the state behind these
+/// locks stays consistent between statements.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -365,9 +365,7 @@ impl OpenError {
 
 impl EngineInner {
     pub(crate) fn sessions(&self) -> MutexGuard<'_, HashMap<Sid, Connection>> {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::connection::lock(&self.sessions)
     }
 
     /// Creates a session, registers it and starts its driver.

@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::ws_codec::{self, Incoming, Outgoing, Reader, WsError};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, lock};
 use crate::engine::{EngineInner, Query};
 use crate::response::{self, ResponseBody};
 
@@ -80,11 +80,7 @@ pub(crate) fn upgrade<B>(
     };
     let max_message = usize::try_from(engine.config.session().max_payload).unwrap_or(usize::MAX);
     // The session's driver waits for the upgrade itself: no task of its own for it.
-    *connection
-        .shared
-        .pending_websocket
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(PendingWebSocket::Upgrading(
+    *lock(&connection.shared.pending_websocket) = Some(PendingWebSocket::Upgrading(
         Box::pin(on_upgrade),
         max_message,
     ));
@@ -209,12 +205,7 @@ pub(crate) async fn drive(connection: Connection) {
         // A WebSocket can only be handed over while the driver has none: a session refuses
         // a second one, so the hot path skips this lock.
         if socket.is_none() && upgrading.is_none() {
-            let handed_over = connection
-                .shared
-                .pending_websocket
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take();
+            let handed_over = lock(&connection.shared.pending_websocket).take();
             if let Some(PendingWebSocket::Upgrading(on_upgrade, max_message)) = handed_over {
                 upgrading = Some((on_upgrade, max_message));
             }

@@ -62,10 +62,7 @@ async fn pending_get_is_answered_when_a_message_arrives() {
     let setup = start(EngineConfig::default()).await;
     let sid = setup.handshake().await;
     let query = Setup::poll_query(&sid);
-    let addr = setup.server.addr();
-    let path = format!("/engine.io/?{query}");
-    let pending = tokio::spawn(async move { http(addr, "GET", &path, &[], "").await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let pending = setup.pending_get(&sid).await;
     setup.post(&query, "4late").await;
     assert_eq!(pending.await.unwrap().text(), "4late");
 }
@@ -75,10 +72,7 @@ async fn second_concurrent_poll_closes_session() {
     let setup = start(EngineConfig::default()).await;
     let sid = setup.handshake().await;
     let query = Setup::poll_query(&sid);
-    let addr = setup.server.addr();
-    let path = format!("/engine.io/?{query}");
-    let first = tokio::spawn(async move { http(addr, "GET", &path, &[], "").await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let first = setup.pending_get(&sid).await;
     let second = setup.get(&query).await;
     assert_eq!(second.status, 400);
     let first = first.await.unwrap();
@@ -155,10 +149,7 @@ async fn client_close_answers_pending_get_with_noop() {
     let setup = start(EngineConfig::default()).await;
     let sid = setup.handshake().await;
     let query = Setup::poll_query(&sid);
-    let addr = setup.server.addr();
-    let path = format!("/engine.io/?{query}");
-    let pending = tokio::spawn(async move { http(addr, "GET", &path, &[], "").await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let pending = setup.pending_get(&sid).await;
     assert_eq!(setup.post(&query, "1").await.text(), "ok");
     assert_eq!(pending.await.unwrap().text(), "6");
     assert_eq!(setup.get(&query).await.status, 400);
@@ -257,10 +248,7 @@ async fn path_matches_by_prefix_with_trailing_slash() {
 async fn engine_close_ends_every_session() {
     let setup = start(EngineConfig::default()).await;
     let sid = setup.handshake().await;
-    let addr = setup.server.addr();
-    let path = format!("/engine.io/?{}", Setup::poll_query(&sid));
-    let pending = tokio::spawn(async move { http(addr, "GET", &path, &[], "").await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let pending = setup.pending_get(&sid).await;
     tokio::time::timeout(Duration::from_secs(5), setup.engine.close())
         .await
         .unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{Setup, fast, start};
 use tidings_engine::{EngineConfig, Transport};
-use tidings_testkit::{WsFrame, WsPeer, http};
+use tidings_testkit::{WsFrame, WsPeer};
 
 fn ws_query(sid: &str) -> String {
     format!("/engine.io/?EIO=4&transport=websocket&sid={sid}")
@@ -17,10 +17,8 @@ async fn probe_then_upgrade_moves_the_session_to_websocket() {
     let setup = start(EngineConfig::default()).await;
     let sid = setup.handshake().await;
     let query = Setup::poll_query(&sid);
+    let pending = setup.pending_get(&sid).await;
     let addr = setup.server.addr();
-    let path = format!("/engine.io/?{query}");
-    let pending = tokio::spawn(async move { http(addr, "GET", &path, &[], "").await });
-    tokio::time::sleep(Duration::from_millis(50)).await;
 
     let mut peer = WsPeer::connect(addr, &ws_query(&sid)).await.unwrap();
     peer.send_text("2probe").await;

@@ -18,7 +18,8 @@ use crate::handshake::Handshake;
 use crate::parser::PacketDecoder;
 use crate::reason::DisconnectReason;
 use crate::server::ServerState;
-use crate::socket::{Job, Socket, close_for_violation, lock};
+use crate::socket::{Job, Socket, close_for_violation};
+use crate::sync::lock;
 
 /// The Socket.IO side of one Engine.IO connection.
 pub(crate) struct Client {

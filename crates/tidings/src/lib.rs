@@ -70,6 +70,7 @@ mod reason;
 mod recovery;
 mod server;
 mod socket;
+mod sync;
 
 pub use adapter::{Adapter, LocalAdapter};
 pub use args::Args;

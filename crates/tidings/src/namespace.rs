@@ -20,6 +20,7 @@ use crate::handler::{self, ConnectionHandler, Middleware};
 use crate::parser::Parser;
 use crate::recovery::{RecoveredSession, RecoveryStore};
 use crate::socket::{IntoRooms, Socket, check_event_name, event_data};
+use crate::sync::{read, write};
 
 /// A namespace (`io.of(name)`). Cheap to clone.
 #[derive(Clone)]
@@ -390,13 +391,4 @@ impl Namespace {
             store.save(sid, pid, rooms, data);
         }
     }
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

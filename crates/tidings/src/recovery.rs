@@ -11,7 +11,7 @@ use tidings_engine::Frame;
 
 use crate::adapter::{BroadcastOptions, Room};
 use crate::config::RecoveryConfig;
-use crate::socket::lock;
+use crate::sync::lock;
 
 /// The store of one namespace.
 #[derive(Debug)]

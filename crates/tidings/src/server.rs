@@ -25,7 +25,8 @@ use crate::config::ServerConfig;
 use crate::error::{AdapterError, BroadcastAckError, EmitError};
 use crate::namespace::{Handlers, Namespace};
 use crate::reason::DisconnectReason;
-use crate::socket::{IntoRooms, Socket, lock};
+use crate::socket::{IntoRooms, Socket};
+use crate::sync::{lock, read, write};
 
 /// A Socket.IO server. Cheap to clone; every clone is the same server.
 ///
@@ -511,15 +512,6 @@ fn normalize(name: &str) -> String {
     } else {
         format!("/{name}")
     }
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The `tower` layer of a [`Server`] (see [`Server::layer`]).

@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -25,6 +25,7 @@ use crate::handshake::Handshake;
 use crate::namespace::Namespace;
 use crate::reason::DisconnectReason;
 use crate::recovery::MissedPackets;
+use crate::sync::{lock, read, write};
 
 pub(crate) fn check_event_name(event: &str) -> Result<(), EmitError> {
     if tidings_sio::RESERVED_EVENTS.contains(&event) {
@@ -857,23 +858,6 @@ impl<const N: usize> IntoRooms for [&str; N] {
     fn into_rooms(self) -> Vec<Room> {
         self.iter().map(|room| (*room).to_owned()).collect()
     }
-}
-
-/// Locks a std mutex, going on after a panic in another holder: the data is plain
-/// state that stays consistent between statements.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Closes a client's connection because it broke the protocol.

@@ -85,6 +85,16 @@ impl Setup {
         sid_of(&reply.text())
     }
 
+    /// Starts a GET for `sid` that the server holds open, and gives it time to arrive.
+    pub async fn pending_get(&self, sid: &str) -> tokio::task::JoinHandle<HttpReply> {
+        let addr = self.server.addr();
+        let path = format!("/engine.io/?{}", Self::poll_query(sid));
+        let pending =
+            tokio::spawn(async move { http(addr, "GET", &path, &[], Bytes::new()).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        pending
+    }
+
     pub fn poll_query(sid: &str) -> String {
         format!("EIO=4&transport=polling&sid={sid}")
     }

@@ -7,7 +7,7 @@ use tokio::sync::Notify;
 
 use crate::args::Args;
 use crate::error::BroadcastAckError;
-use crate::socket::lock;
+use crate::sync::lock;
 
 /// Collects the answers to one broadcast with acknowledgements.
 ///

@@ -27,15 +27,11 @@ struct Maps {
 
 impl RoomIndex {
     fn read(&self) -> RwLockReadGuard<'_, Maps> {
-        self.maps
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::read(&self.maps)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Maps> {
-        self.maps
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::write(&self.maps)
     }
 
     /// Adds `sid` to `rooms` (its own id room is implicit and skipped).
