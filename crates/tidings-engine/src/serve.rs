@@ -3,6 +3,11 @@
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::future::{Future, poll_fn};
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +16,8 @@ use http_body::Body;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
@@ -65,9 +71,12 @@ where
             },
         };
         let _ = stream.set_nodelay(true);
+        let stream = ServedStream::new(stream);
+        let hold = HoldUpgradeResponse(stream.hold.clone());
         let service = service.clone();
         let handler = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(RemoteAddr(peer));
+            request.extensions_mut().insert(hold.clone());
             let mut service = service.clone();
             async move {
                 poll_fn(|cx| service.poll_ready(cx)).await?;
@@ -97,4 +106,142 @@ where
     connections.close();
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await;
     Ok(())
+}
+
+/// Request extension by which the engine asks [`serve`]'s stream to hold back the `101`
+/// it is about to send, so that the session's driver writes it together with the open
+/// packet: one write and one wake-up of the client instead of two per connection.
+#[derive(Clone)]
+pub(crate) struct HoldUpgradeResponse(Arc<AtomicBool>);
+
+impl HoldUpgradeResponse {
+    /// From now on the connection's writes are held until the driver takes the stream.
+    pub(crate) fn hold(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A TCP stream served to hyper that keeps what hyper writes once holding was asked
+/// for (see [`HoldUpgradeResponse`]).
+pub(crate) struct ServedStream {
+    stream: TcpStream,
+    hold: Arc<AtomicBool>,
+    held: Vec<u8>,
+}
+
+impl ServedStream {
+    fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            hold: Arc::new(AtomicBool::new(false)),
+            held: Vec::new(),
+        }
+    }
+
+    /// The stream, and the bytes held back that must be written before anything else.
+    pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>) {
+        (self.stream, self.held)
+    }
+
+    fn holding(&self) -> bool {
+        self.hold.load(Ordering::Relaxed)
+    }
+}
+
+impl AsyncRead for ServedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ServedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.holding() {
+            self.held.extend_from_slice(buf);
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.holding() {
+            let mut written = 0;
+            for buf in bufs {
+                self.held.extend_from_slice(buf);
+                written += buf.len();
+            }
+            return Poll::Ready(Ok(written));
+        }
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.holding() {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    async fn connected_pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (server, client)
+    }
+
+    #[tokio::test]
+    async fn writes_pass_through_until_holding_is_asked_then_are_kept_for_the_driver() {
+        let (server, mut client) = connected_pair().await;
+        let mut served = ServedStream::new(server);
+        served.write_all(b"before ").await.unwrap();
+        let mut buffer = [0u8; 64];
+        let read = client.read(&mut buffer).await.unwrap();
+        assert_eq!(&buffer[..read], b"before ");
+
+        HoldUpgradeResponse(served.hold.clone()).hold();
+        served.write_all(b"HTTP/1.1 101 ").await.unwrap();
+        let slices = [
+            io::IoSlice::new(b"Switching"),
+            io::IoSlice::new(b" Protocols"),
+        ];
+        let written = served.write_vectored(&slices).await.unwrap();
+        assert_eq!(written, 19);
+        served.flush().await.unwrap();
+        let (mut stream, held) = served.into_parts();
+        assert_eq!(held, b"HTTP/1.1 101 Switching Protocols");
+
+        // Nothing reached the client until the driver writes the held bytes itself.
+        stream.write_all(b"!").await.unwrap();
+        let read = client.read(&mut buffer).await.unwrap();
+        assert_eq!(&buffer[..read], b"!");
+    }
 }

@@ -24,6 +24,7 @@ use crate::ws_codec::{self, Incoming, Outgoing, Reader, WsError};
 use crate::connection::{Connection, lock};
 use crate::engine::{EngineInner, Query};
 use crate::response::{self, ResponseBody};
+use crate::serve::{HoldUpgradeResponse, ServedStream};
 
 /// Whether a request asks for a WebSocket upgrade.
 pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
@@ -56,6 +57,7 @@ pub(crate) fn upgrade<B>(
         return response::websocket_error(ErrorCode::BadRequest.message());
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
+    let request_hold = request.extensions().get::<HoldUpgradeResponse>().cloned();
     let connection = match existing {
         Some(connection) => {
             if let Err(error) =
@@ -85,6 +87,9 @@ pub(crate) fn upgrade<B>(
         max_message,
     ));
     connection.shared.wake_driver.notify_one();
+    if let Some(hold) = request_hold {
+        hold.hold();
+    }
     let mut answer = Response::new(ResponseBody::new(Bytes::new()));
     *answer.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let accept = ws_codec::accept_key(key.as_bytes());
@@ -105,22 +110,79 @@ pub(crate) enum PendingWebSocket {
 
 /// An accepted WebSocket: the upgraded connection and the decoder of its frames.
 pub(crate) struct WebSocket {
-    io: TokioIo<hyper::upgrade::Upgraded>,
+    io: WsIo,
     reader: Reader,
-    /// Encoded frames waiting to be written; empty (no allocation) between writes.
+    /// Bytes waiting to be written (a held `101`, a pong, leftovers of a write the socket
+    /// did not take); empty, with no allocation, between writes.
     out: BytesMut,
+}
+
+/// The connection under a WebSocket: the TCP stream itself when [`serve`] accepted it,
+/// else whatever hyper upgraded.
+///
+/// [`serve`]: crate::serve
+enum WsIo {
+    Direct(tokio::net::TcpStream),
+    Upgraded(TokioIo<hyper::upgrade::Upgraded>),
+}
+
+impl AsyncRead for WsIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Direct(stream) => Pin::new(stream).poll_read(cx, buf),
+            Self::Upgraded(io) => Pin::new(io).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WsIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Direct(stream) => Pin::new(stream).poll_write(cx, buf),
+            Self::Upgraded(io) => Pin::new(io).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Direct(stream) => Pin::new(stream).poll_flush(cx),
+            Self::Upgraded(io) => Pin::new(io).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Direct(stream) => Pin::new(stream).poll_shutdown(cx),
+            Self::Upgraded(io) => Pin::new(io).poll_shutdown(cx),
+        }
+    }
 }
 
 /// How many bytes one read takes from the socket, into a buffer on the stack.
 const READ_CHUNK: usize = 4096;
 
 impl WebSocket {
-    fn new(io: TokioIo<hyper::upgrade::Upgraded>, max_message: usize) -> Self {
-        Self {
-            io,
-            reader: Reader::new(max_message),
-            out: BytesMut::new(),
-        }
+    fn new(upgraded: hyper::upgrade::Upgraded, max_message: usize) -> Self {
+        let mut reader = Reader::new(max_message);
+        // A stream of ours comes back whole: drop hyper's wrapper, and send the `101` it
+        // held with the first frames.
+        let (io, out) = match upgraded.downcast::<TokioIo<ServedStream>>() {
+            Ok(parts) => {
+                let (stream, held) = parts.io.into_inner().into_parts();
+                reader.extend(&parts.read_buf);
+                (WsIo::Direct(stream), BytesMut::from(&held[..]))
+            }
+            Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), BytesMut::new()),
+        };
+        Self { io, reader, out }
     }
 
     /// Reads what the socket has into the decoder; `Ok(0)` is the end of the stream.
@@ -253,7 +315,14 @@ pub(crate) async fn drive(connection: Connection) {
                 let max_message = upgrading.take().map_or(0, |(_, max)| max);
                 match upgraded {
                     Ok(upgraded) => {
-                        socket = Some(Box::new(WebSocket::new(TokioIo::new(upgraded), max_message)));
+                        let mut open = Box::new(WebSocket::new(upgraded, max_message));
+                        // Frames a client sent right behind its request were read by hyper.
+                        let received = if open.reader.is_idle() {
+                            Received::Open
+                        } else {
+                            decode_buffered(&connection, &mut open)
+                        };
+                        socket = after_read(&connection, open, received).await;
                     }
                     Err(error) => {
                         tracing::debug!(sid = %connection.sid(), %error, "websocket upgrade failed");
@@ -265,49 +334,64 @@ pub(crate) async fn drive(connection: Connection) {
                 Some(open) => open.poll_fill(cx),
                 None => Poll::Pending,
             }), if socket.is_some() => {
-                if let Some(mut open) = socket.take()
-                    && Box::pin(receive(&connection, &mut open, filled)).await
-                {
-                    socket = Some(open);
+                if let Some(mut open) = socket.take() {
+                    let received = receive(&connection, &mut open, filled);
+                    socket = after_read(&connection, open, received).await;
                 }
             }
         }
     }
 }
 
-/// Hands what was read to the session; `false` when the socket is finished.
-async fn receive(
-    connection: &Connection,
-    socket: &mut WebSocket,
-    filled: io::Result<usize>,
-) -> bool {
+/// What the driver does with its socket after a read.
+enum Received {
+    /// Keep reading.
+    Open,
+    /// The socket is gone; the session was told.
+    Finished,
+    /// Send a close frame with this code, shut the socket down, then tell the session.
+    Close(SocketClose),
+}
+
+/// A close the socket must send before the session hears of it.
+struct SocketClose {
+    code: Option<u16>,
+    /// The client broke the protocol (else it asked to close).
+    failed: bool,
+    /// A text frame was not UTF-8: a parse error for the session too.
+    parse_error: bool,
+}
+
+/// Hands what was read to the session. Synchronous, so a read costs no allocation; the
+/// rare close that must write goes back to the driver.
+fn receive(connection: &Connection, socket: &mut WebSocket, filled: io::Result<usize>) -> Received {
     match filled {
         Ok(0) => {
             connection.update(|session, _| session.handle_websocket_closed(false));
-            return false;
+            Received::Finished
         }
-        Ok(_) => {}
+        Ok(_) => decode_buffered(connection, socket),
         Err(error) => {
             tracing::debug!(sid = %connection.sid(), %error, "websocket read failed");
             connection.update(|session, _| session.handle_websocket_closed(true));
-            return false;
+            Received::Finished
         }
     }
+}
+
+/// Hands every complete frame the decoder holds to the session.
+fn decode_buffered(connection: &Connection, socket: &mut WebSocket) -> Received {
     loop {
         let message = match socket.reader.decode() {
             Ok(Some(message)) => message,
-            Ok(None) => return true,
+            Ok(None) => return Received::Open,
             Err(error) => {
                 tracing::debug!(sid = %connection.sid(), ?error, "websocket protocol error");
-                socket.close(Some(error.close_code())).await;
-                let parse_error = error == WsError::InvalidUtf8;
-                connection.update(|session, _| {
-                    if parse_error {
-                        session.handle_parse_error(Transport::WebSocket);
-                    }
-                    session.handle_websocket_closed(true);
+                return Received::Close(SocketClose {
+                    code: Some(error.close_code()),
+                    failed: true,
+                    parse_error: error == WsError::InvalidUtf8,
                 });
-                return false;
             }
         };
         let packet = match message {
@@ -325,9 +409,11 @@ async fn receive(
             Incoming::Pong => continue,
             Incoming::Close(code) => {
                 // Echo the close (RFC 6455 §5.5.1), then the socket is done.
-                socket.close(code).await;
-                connection.update(|session, _| session.handle_websocket_closed(false));
-                return false;
+                return Received::Close(SocketClose {
+                    code,
+                    failed: false,
+                    parse_error: false,
+                });
             }
         };
         match packet {
@@ -338,6 +424,34 @@ async fn receive(
                 tracing::debug!(sid = %connection.sid(), %error, "undecodable websocket frame");
                 connection.update(|session, _| session.handle_parse_error(Transport::WebSocket));
             }
+        }
+    }
+}
+
+/// Sends the close, then tells the session the socket is gone.
+async fn close_socket(connection: &Connection, socket: &mut WebSocket, close: SocketClose) {
+    socket.close(close.code).await;
+    connection.update(|session, _| {
+        if close.parse_error {
+            session.handle_parse_error(Transport::WebSocket);
+        }
+        session.handle_websocket_closed(close.failed);
+    });
+}
+
+/// The socket the driver keeps after a read, if any.
+async fn after_read(
+    connection: &Connection,
+    mut socket: Box<WebSocket>,
+    received: Received,
+) -> Option<Box<WebSocket>> {
+    match received {
+        Received::Open => Some(socket),
+        Received::Finished => None,
+        Received::Close(close) => {
+            // Boxed: closing is rare, and the driver's future stays small without it.
+            Box::pin(close_socket(connection, &mut socket, close)).await;
+            None
         }
     }
 }
@@ -364,20 +478,29 @@ thread_local! {
 /// The scratch space is given back when a burst made it larger than this.
 const SCRATCH_KEEP: usize = 64 * 1024;
 
+/// Pending bytes up to this size share a write with the frames that follow them.
+const COALESCE_LIMIT: usize = 4096;
+
 /// Writes what the session owes its WebSocket without waiting: every queued frame is
 /// encoded under a single lock and goes out in one `write`; only what the socket does not
 /// take is kept in the connection's own buffer.
 fn flush_now(connection: &Connection, socket: &mut WebSocket) -> (Flushed, Timers) {
-    // Leftovers of an earlier write, pongs and close answers go first.
-    match socket.try_write_now() {
-        Ok(true) => {}
-        Ok(false) => return (Flushed::Pending { close: false }, (None, false)),
-        Err(error) => return (Flushed::Failed(error), (None, false)),
+    // What waits in `out` (a held `101`, pongs, close answers, leftovers) goes first: in
+    // the same write as the frames when it is small, else alone, and the frames stay
+    // queued in the session (bounded) until the client has read it.
+    if socket.out.len() > COALESCE_LIMIT {
+        match socket.try_write_now() {
+            Ok(true) => {}
+            Ok(false) => return (Flushed::Pending { close: false }, (None, false)),
+            Err(error) => return (Flushed::Failed(error), (None, false)),
+        }
     }
     let b64 = connection.shared.b64;
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         scratch.clear();
+        scratch.extend_from_slice(&socket.out);
+        socket.out = BytesMut::new();
         let mut close = false;
         // The session's timers are read under the same lock, for the driver's sleep.
         let timers = {

@@ -91,7 +91,6 @@ impl Reader {
     }
 
     /// Whether no partial frame or message is waiting.
-    #[cfg(test)]
     pub(crate) fn is_idle(&self) -> bool {
         self.buffer.is_empty() && self.fragments.is_none()
     }

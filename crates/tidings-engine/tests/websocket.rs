@@ -203,3 +203,73 @@ async fn a_slow_reader_gets_every_byte_in_order() {
         assert!(text.ends_with('x'));
     }
 }
+
+/// A masked client text frame, as a client puts it on the wire.
+fn masked_text(text: &str) -> Vec<u8> {
+    let mask = [0x11, 0x22, 0x33, 0x44];
+    let mut frame = vec![0x81, 0x80 | u8::try_from(text.len()).unwrap()];
+    frame.extend_from_slice(&mask);
+    frame.extend(text.bytes().enumerate().map(|(i, byte)| byte ^ mask[i % 4]));
+    frame
+}
+
+const UPGRADE_REQUEST: &str = "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\n\
+    Host: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+#[tokio::test]
+async fn the_101_is_followed_by_the_whole_open_packet() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let setup = start(EngineConfig::default()).await;
+    let mut stream = tokio::net::TcpStream::connect(setup.server.addr())
+        .await
+        .unwrap();
+    stream.write_all(UPGRADE_REQUEST.as_bytes()).await.unwrap();
+    // One read: the server writes both at once (see `serve`'s tests for the holding).
+    let mut buffer = vec![0; 4096];
+    let read = stream.read(&mut buffer).await.unwrap();
+    let received = &buffer[..read];
+    let end = received
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap();
+    let head = std::str::from_utf8(&received[..end]).unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "{head}"
+    );
+    let frame = &received[end + 4..];
+    assert_eq!(frame[0], 0x81, "a text frame follows the head");
+    let length = usize::from(frame[1]);
+    assert_eq!(frame.len(), 2 + length, "the whole open packet");
+    assert!(frame[2..].starts_with(br#"0{"sid":""#));
+    assert!(frame.ends_with(br#","maxPayload":1000000}"#));
+}
+
+#[tokio::test]
+async fn a_frame_sent_right_behind_the_request_is_not_lost() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let setup = start(EngineConfig::default()).await;
+    let mut stream = tokio::net::TcpStream::connect(setup.server.addr())
+        .await
+        .unwrap();
+    let mut request = UPGRADE_REQUEST.as_bytes().to_vec();
+    request.extend(masked_text("4early"));
+    stream.write_all(&request).await.unwrap();
+    let mut received = Vec::new();
+    let echo = [&[0x81, 6][..], b"4early"].concat();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !received.windows(echo.len()).any(|window| window == echo) {
+            let mut buffer = [0; 1024];
+            let read = stream.read(&mut buffer).await.unwrap();
+            assert!(read > 0, "closed before the echo");
+            received.extend_from_slice(&buffer[..read]);
+        }
+    })
+    .await
+    .expect("the early frame is echoed");
+}

@@ -334,7 +334,18 @@ impl Server {
                 notified.await;
             }
         };
-        tidings_engine::serve(listener, self.service(), stopped).await
+        // The accept loop runs as a task of the runtime, not in the caller's future: under
+        // `block_on` or `#[tokio::main]` that future is polled on the main thread, and every
+        // accepted connection would then cost a cross-thread wake-up of a worker.
+        let mut accepting = AbortOnDrop(tokio::spawn(tidings_engine::serve(
+            listener,
+            self.service(),
+            stopped,
+        )));
+        match (&mut accepting.0).await {
+            Ok(served) => served,
+            Err(error) => Err(std::io::Error::other(error)),
+        }
     }
 
     /// Serves on a bound listener until `signal` completes (Ctrl-C, for example), then
@@ -569,5 +580,14 @@ where
             let answer = self.inner.call(request);
             Box::pin(async move { Ok(answer.await?.map(http_body_util::Either::Right)) })
         }
+    }
+}
+
+/// Aborts the task when dropped, so that dropping [`Server::serve`] stops accepting.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
