@@ -122,9 +122,14 @@ pub struct RemoteAddr(pub SocketAddr);
 
 /// State shared by everything that touches one session: the HTTP requests, the driver
 /// task and the layer above.
+// `b64` then the session's lock and state first: see `Session`'s layout and
+// `Connection::warm`.
+#[repr(C)]
 pub(crate) struct Shared {
-    pub(crate) sid: Sid,
+    /// The client asked for binary as base64 text (`b64=1`).
+    pub(crate) b64: bool,
     pub(crate) session: Mutex<SessionSlot>,
+    pub(crate) sid: Sid,
     /// Wakes the driver task: a frame was queued for the WebSocket, or a timer changed.
     pub(crate) wake_driver: Notify,
     /// Wakes the pending GET: its answer may be due.
@@ -133,14 +138,13 @@ pub(crate) struct Shared {
     pub(crate) engine: Weak<EngineInner>,
     /// A WebSocket that was just accepted for this session, waiting for the driver.
     pub(crate) pending_websocket: Mutex<Option<crate::websocket::PendingWebSocket>>,
-    /// The client asked for binary as base64 text (`b64=1`).
-    pub(crate) b64: bool,
     /// State of the layer above (saves it a map keyed by sid); dropped when the session
     /// closes, which also breaks the reference cycle it may form with this connection.
     pub(crate) attachment: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
 }
 
 /// The session plus the state of event delivery, under one lock.
+#[repr(C)]
 pub(crate) struct SessionSlot {
     pub(crate) session: Session,
     /// Whether some caller is delivering events right now: events are handed to the
@@ -175,6 +179,14 @@ impl fmt::Debug for Connection {
 }
 
 impl Connection {
+    /// Brings the session's lock and queue into the cache ahead of a send, without
+    /// taking the lock: a broadcast calls it for a recipient a few places ahead, so that
+    /// the cache misses of several recipients overlap instead of queueing up behind each
+    /// send's lock instructions.
+    pub fn warm(&self) {
+        std::hint::black_box(self.shared.b64);
+    }
+
     /// The session id (private to this client: Socket.IO gives sockets other ids).
     pub fn sid(&self) -> Sid {
         self.shared.sid
@@ -228,6 +240,10 @@ impl Connection {
     /// As [`Connection::send`], for the whole group.
     pub fn send_frames(&self, frames: &[Frame]) -> Result<(), SendError> {
         let mut slot = self.lock();
+        // Frames already waiting mean their carrier was woken already (by whoever queued
+        // the first of them, or by the change that gave the session its carrier): a burst
+        // of broadcasts wakes each driver once.
+        let was_empty = slot.session.queued_frames() == 0;
         slot.session.send_all(frames).map_err(|error| match error {
             SessionError::QueueFull => SendError::QueueFull,
             _ => SendError::Closed,
@@ -235,7 +251,9 @@ impl Connection {
         let transport = slot.session.transport();
         let poll_pending = slot.session.has_pending_poll();
         drop(slot);
-        self.wake_for(transport, poll_pending);
+        if was_empty {
+            self.wake_for(transport, poll_pending);
+        }
         Ok(())
     }
 

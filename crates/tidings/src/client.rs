@@ -22,15 +22,17 @@ use crate::socket::{Job, Socket, close_for_violation};
 use crate::sync::lock;
 
 /// The Socket.IO side of one Engine.IO connection.
+// The connection first: a delivery reads only it (see `Session`'s layout in tidings-eio).
+#[repr(C)]
 pub(crate) struct Client {
     pub(crate) connection: Connection,
+    /// Whether any namespace connected yet (the connect timeout stops then).
+    connected: AtomicBool,
     config: Arc<ServerConfig>,
     decoder: Mutex<PacketDecoder>,
     /// The connection's sockets, one per namespace. A list, not a map: a connection uses
     /// one or a few namespaces, and an empty list costs no allocation.
     sockets: Mutex<Sockets>,
-    /// Whether any namespace connected yet (the connect timeout stops then).
-    connected: AtomicBool,
 }
 
 impl Client {

@@ -210,7 +210,14 @@ impl Adapter for LocalAdapter {
 
     fn broadcast(&self, packet: &EncodedPacket, options: &BroadcastOptions) -> usize {
         let targets = self.local_targets(options);
-        for socket in &targets {
+        for (index, socket) in targets.iter().enumerate() {
+            // Thousands of recipients do not fit in the cache: warm the next ones (see
+            // `Socket::warm`) while this one is served.
+            for (ahead, step) in [(6, 0), (4, 1), (2, 2)] {
+                if let Some(next) = targets.get(index + ahead) {
+                    next.warm(step);
+                }
+            }
             socket.deliver(packet, options.flags.volatile);
         }
         targets.len()
