@@ -516,9 +516,9 @@ impl Socket {
     }
 
     /// Reads one step of what [`Socket::deliver`] will read, so that it is in the cache by
-    /// then: step 0 the socket, 1 its client, 2 its session. A broadcast warms step 0
-    /// furthest ahead and step 2 nearest: each load only follows a pointer warmed in an
-    /// earlier round, so the loads of one round overlap instead of waiting on each other.
+    /// then: step 0 the socket, 1 its client, 2 its session. A broadcast warms a group of
+    /// recipients one step at a time: each load only follows a pointer warmed in the step
+    /// before, so the loads of one step overlap instead of waiting on each other.
     pub(crate) fn warm(&self, step: u8) {
         match step {
             0 => {

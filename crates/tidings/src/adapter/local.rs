@@ -178,6 +178,9 @@ impl LocalAdapter {
     }
 }
 
+/// Recipients warmed together before a broadcast delivers to them.
+const WARM_GROUP: usize = 16;
+
 impl Adapter for LocalAdapter {
     fn add_all(&self, sid: Sid, rooms: &[Room]) {
         self.index.add_all(sid, rooms);
@@ -210,15 +213,18 @@ impl Adapter for LocalAdapter {
 
     fn broadcast(&self, packet: &EncodedPacket, options: &BroadcastOptions) -> usize {
         let targets = self.local_targets(options);
-        for (index, socket) in targets.iter().enumerate() {
-            // Thousands of recipients do not fit in the cache: warm the next ones (see
-            // `Socket::warm`) while this one is served.
-            for (ahead, step) in [(6, 0), (4, 1), (2, 2)] {
-                if let Some(next) = targets.get(index + ahead) {
-                    next.warm(step);
+        // Thousands of recipients do not fit in the cache, and each delivery's lock
+        // instructions wait for every load before them: warm a group of recipients step
+        // by step first (see `Socket::warm`), so that their cache misses overlap.
+        for group in targets.chunks(WARM_GROUP) {
+            for step in 0..3 {
+                for socket in group {
+                    socket.warm(step);
                 }
             }
-            socket.deliver(packet, options.flags.volatile);
+            for socket in group {
+                socket.deliver(packet, options.flags.volatile);
+            }
         }
         targets.len()
     }
