@@ -9,9 +9,10 @@
 //! How it spends as little as it can:
 //! - the accept loop is a task of the runtime (a future under `block_on` would run on the
 //!   main thread and wake a worker across threads for every connection);
-//! - one task per connection on the bare `TcpStream`, with `TCP_NODELAY`; the upgrade
-//!   request is read into a buffer on the stack and answered with `101`, and nothing of
-//!   it is kept afterwards;
+//! - one task per connection on the bare `TcpStream`, with `TCP_NODELAY` (set once on the
+//!   listener, whose accepted sockets inherit it on Linux, as Tidings' `serve` does); the
+//!   upgrade request is read into a buffer on the stack and answered with `101`, and
+//!   nothing of it is kept afterwards;
 //! - a broadcast encodes its WebSocket frame once and puts it in one shared ring
 //!   (`tokio::sync::broadcast`), so an idle connection has no queue of its own;
 //! - a woken connection copies every frame queued for it into a scratch buffer shared by
@@ -339,9 +340,16 @@ fn send_pending(stream: &TcpStream, pending: &mut BytesMut) -> io::Result<()> {
     Ok(())
 }
 
-/// One client, from its upgrade request until it closes or fails.
-async fn connection(mut stream: TcpStream, ring: Sender<Bytes>) -> anyhow::Result<()> {
-    stream.set_nodelay(true)?;
+/// One client, from its upgrade request until it closes or fails. `nodelay`: the socket
+/// still needs `TCP_NODELAY` (it did not inherit it from the listener).
+async fn connection(
+    mut stream: TcpStream,
+    ring: Sender<Bytes>,
+    nodelay: bool,
+) -> anyhow::Result<()> {
+    if nodelay {
+        stream.set_nodelay(true)?;
+    }
     let mut reader = Reader::new(MAX_MESSAGE);
     handshake(&mut stream, &mut reader).await?;
     let mut queue = ring.subscribe();
@@ -387,14 +395,25 @@ async fn connection(mut stream: TcpStream, ring: Sender<Bytes>) -> anyhow::Resul
     }
 }
 
+/// Turns Nagle's algorithm off for every socket `listener` accepts, with one system call:
+/// on Linux accepted sockets inherit `TCP_NODELAY`. `false` elsewhere or on failure, and
+/// then each connection sets it itself.
+fn nodelay_for_all(listener: &TcpListener) -> bool {
+    cfg!(target_os = "linux")
+        && socket2::SockRef::from(listener)
+            .set_tcp_nodelay(true)
+            .is_ok()
+}
+
 /// Accepts clients until the process ends, one task each.
 async fn accept(listener: TcpListener, ring: Sender<Bytes>) {
+    let nodelay = !nodelay_for_all(&listener);
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let ring = ring.clone();
                 tokio::spawn(async move {
-                    let _ = connection(stream, ring).await;
+                    let _ = connection(stream, ring, nodelay).await;
                 });
             }
             // Out of file descriptors: wait instead of spinning.
@@ -634,6 +653,18 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let expected = frames.concat();
         assert!(read_exact(&mut client, expected.len()).await == expected);
+    }
+
+    #[tokio::test]
+    async fn accepted_sockets_have_nagle_off() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let inherited = nodelay_for_all(&listener);
+        assert_eq!(inherited, cfg!(target_os = "linux"));
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        assert_eq!(server.nodelay().unwrap(), inherited);
     }
 
     #[tokio::test]
