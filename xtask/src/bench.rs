@@ -19,13 +19,16 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     run(Command::new("cargo")
         .args(["build", "--release", "--locked"])
         .args(["-p", "tidings-loadgen", "-p", "tidings-bench-peer"])
+        .args(["-p", "tidings-bench-floor"])
         .current_dir(&root))?;
     let release = root.join("target/release");
     let mut suite = Command::new(release.join("tidings-loadgen"));
     suite
         .arg("suite")
         .arg("--tidings-peer")
-        .arg(release.join("tidings-bench-peer"));
+        .arg(release.join("tidings-bench-peer"))
+        .arg("--floor-peer")
+        .arg(release.join("tidings-bench-floor"));
 
     let node = root.join("bench/peers/node");
     if has_node() {

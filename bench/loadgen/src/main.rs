@@ -6,14 +6,16 @@
 //!
 //! Subcommands:
 //! - `suite [--quick] [--runs N] --tidings-peer BIN [--node-peer DIR]
-//!   [--socketioxide-peer BIN] [--only a,b] [--scenarios a,b] [--out FILE]`: the compare
-//!   driver (what `cargo xtask bench` runs);
+//!   [--socketioxide-peer BIN] [--floor-peer BIN] [--only a,b] [--scenarios a,b]
+//!   [--out FILE]`: the compare driver (what `cargo xtask bench` runs);
 //! - `worker --target ADDR --mode ws|upgrade|raw --count N [--offset N]
 //!   [--concurrency N]`: holds connections, counts ticks, answers `report`/`reset`/`quit`
 //!   on stdin;
 //! - `echo --target ADDR --transport ws|polling [--clients N] [--rate N]
-//!   [--warmup-ms N] [--measure-ms N]`: the echo round trip with acks;
-//! - `floor --addr ADDR --admin ADDR [--workers N]`: the raw WebSocket floor server.
+//!   [--warmup-ms N] [--measure-ms N]`: the echo round trip with acks.
+//!
+//! Every server it measures is a program of its own; the raw WebSocket floor is
+//! `tidings-bench-floor` (`bench/peers/floor`).
 //!
 //! Every subcommand takes `--max-seconds` and stops by itself; clients bind source
 //! addresses `--sources 2-50` (127.0.0.2 to 127.0.0.50).
@@ -21,14 +23,13 @@
 //! # Layout
 //! - `suite`: the driver, the table; `procfs`: what it reads from `/proc`;
 //! - `worker`, `echo`: the client processes; `conn`: connections and handshakes;
-//! - `floor`, `admin`: the floor server and the admin HTTP side;
+//! - `admin`: the GET the driver sends to a peer's admin HTTP;
 //! - pure codecs with their tests: `ws` (WebSocket frames), `http` (responses),
 //!   `histogram` (percentiles), `tick` (the broadcast payload).
 
 mod admin;
 mod conn;
 mod echo;
-mod floor;
 mod histogram;
 mod http;
 mod procfs;
@@ -127,9 +128,8 @@ fn main() -> anyhow::Result<()> {
         // The generator is pinned to one core: one thread does all its work.
         "worker" => current_thread()?.block_on(worker::run(&options)),
         "echo" => current_thread()?.block_on(echo::run(&options)),
-        "floor" => floor::run(&options),
         _ => {
-            bail!("usage: tidings-loadgen <suite|worker|echo|floor> [options] (see the crate docs)")
+            bail!("usage: tidings-loadgen <suite|worker|echo> [options] (see the crate docs)")
         }
     }
 }

@@ -1087,23 +1087,25 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             cpus: SERVER_CPUS,
         });
     }
-    specs.push(PeerSpec {
-        kind: Kind::Floor,
-        label: "floor",
-        command: vec![
-            loadgen.display().to_string(),
-            "floor".into(),
-            "--workers".into(),
-            "1".into(),
-        ],
-        cpus: SERVER_CPUS,
-    });
+    if let Ok(peer) = args.value("floor-peer") {
+        specs.push(PeerSpec {
+            kind: Kind::Floor,
+            label: "floor",
+            command: vec![peer, "--workers".into(), "1".into()],
+            cpus: SERVER_CPUS,
+        });
+    }
     if let Ok(only) = args.value("only") {
         let keep: Vec<&str> = only.split(',').collect();
         specs.retain(|spec| {
             keep.iter()
                 .any(|name| spec.label.to_lowercase().contains(&name.to_lowercase()))
         });
+    }
+    if specs.is_empty() {
+        bail!(
+            "no peer to run: give --tidings-peer, --node-peer, --socketioxide-peer or --floor-peer (and check --only)"
+        );
     }
     let scenarios: Vec<String> = args
         .value("scenarios")

@@ -12,6 +12,7 @@
 //! - [`Handler`], [`Connection`]: the boundary toward the layer above.
 //! - `polling`, `websocket`: the two transports and the per-session driver.
 //! - [`serve`]: a minimal HTTP/1.1 server with graceful shutdown.
+//! - [`ws_codec`]: the sans-IO WebSocket frame codec under the WebSocket transport.
 //!
 //! # Example
 //! ```no_run
@@ -47,7 +48,7 @@ mod polling;
 mod response;
 mod serve;
 mod websocket;
-mod ws_codec;
+pub mod ws_codec;
 
 pub use config::{
     AllowRequest, ConnectionErrorHook, Cors, EngineConfig, EngineMiddleware, GenerateId,

@@ -3,6 +3,10 @@
 //!
 //! Only what a Socket.IO server needs: no extensions (permessage-deflate is off, as in the
 //! reference), no subprotocols. Every limit is checked before anything is buffered for it.
+//!
+//! The engine's WebSocket transport is built on it. It is public so that other servers can
+//! speak WebSocket exactly as the engine does (the benchmark's raw WebSocket floor does);
+//! the HTTP handshake itself is left to the caller, apart from [`accept_key`].
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -19,14 +23,14 @@ const MAX_CONTROL: usize = 125;
 
 /// A complete message from the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Incoming {
+pub enum Incoming {
     /// A text message, valid UTF-8.
     Text(Bytes),
     /// A binary message.
     Binary(Bytes),
     /// A ping; the answer is a pong with the same payload.
     Ping(Bytes),
-    /// A pong (ignored).
+    /// A pong; its payload is not kept.
     Pong,
     /// A close frame: the status code, if any (the reason is checked, then dropped).
     Close(Option<u16>),
@@ -34,7 +38,7 @@ pub(crate) enum Incoming {
 
 /// Why the connection must be failed, with the close code to send (RFC 6455 §7.4.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WsError {
+pub enum WsError {
     /// A framing rule was broken: 1002.
     Protocol,
     /// A text message or close reason is not UTF-8: 1007.
@@ -45,7 +49,7 @@ pub(crate) enum WsError {
 
 impl WsError {
     /// The close code that reports this error.
-    pub(crate) fn close_code(self) -> u16 {
+    pub fn close_code(self) -> u16 {
         match self {
             Self::Protocol => 1002,
             Self::InvalidUtf8 => 1007,
@@ -59,7 +63,7 @@ impl WsError {
 /// Feed bytes with [`Reader::extend`], then call [`Reader::decode`] until it returns
 /// `Ok(None)`. Partial frames wait in the buffer; an idle reader holds no allocation.
 #[derive(Debug)]
-pub(crate) struct Reader {
+pub struct Reader {
     buffer: BytesMut,
     /// The opcode and the data gathered so far of a fragmented message (boxed: rare).
     fragments: Option<Box<(u8, BytesMut)>>,
@@ -77,7 +81,7 @@ struct Header {
 
 impl Reader {
     /// A reader that refuses messages over `max_message` bytes.
-    pub(crate) fn new(max_message: usize) -> Self {
+    pub fn new(max_message: usize) -> Self {
         Self {
             buffer: BytesMut::new(),
             fragments: None,
@@ -86,12 +90,12 @@ impl Reader {
     }
 
     /// Appends bytes read from the socket.
-    pub(crate) fn extend(&mut self, bytes: &[u8]) {
+    pub fn extend(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);
     }
 
     /// Whether no partial frame or message is waiting.
-    pub(crate) fn is_idle(&self) -> bool {
+    pub fn is_idle(&self) -> bool {
         self.buffer.is_empty() && self.fragments.is_none()
     }
 
@@ -99,7 +103,7 @@ impl Reader {
     ///
     /// # Errors
     /// Any [`WsError`]: the connection must be failed with its close code.
-    pub(crate) fn decode(&mut self) -> Result<Option<Incoming>, WsError> {
+    pub fn decode(&mut self) -> Result<Option<Incoming>, WsError> {
         loop {
             let Some(header) = self.header()? else {
                 return Ok(None);
@@ -254,20 +258,24 @@ fn unmask(payload: &mut [u8], mask: [u8; 4]) {
     }
 }
 
-/// What the server sends: frames are never masked and never fragmented.
+/// The kind of a frame the server sends: frames are never masked and never fragmented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outgoing {
+pub enum Outgoing {
+    /// A text message; the payload must be UTF-8.
     Text,
+    /// A binary message.
     Binary,
+    /// The answer to a ping, carrying the ping's payload.
     Pong,
+    /// A close frame: empty, or a status code followed by an optional UTF-8 reason.
     Close,
 }
 
 /// The longest server frame header.
-pub(crate) const MAX_HEADER: usize = 10;
+pub const MAX_HEADER: usize = 10;
 
 /// Writes the header of a server frame carrying `len` bytes; returns its length.
-pub(crate) fn encode_header(kind: Outgoing, len: usize, dst: &mut [u8; MAX_HEADER]) -> usize {
+pub fn encode_header(kind: Outgoing, len: usize, dst: &mut [u8; MAX_HEADER]) -> usize {
     dst[0] = 0x80
         | match kind {
             Outgoing::Text => TEXT,
@@ -294,7 +302,7 @@ pub(crate) fn encode_header(kind: Outgoing, len: usize, dst: &mut [u8; MAX_HEADE
 }
 
 /// Appends a complete server frame (header then payload) to `dst`.
-pub(crate) fn encode(kind: Outgoing, payload: &[u8], dst: &mut BytesMut) {
+pub fn encode(kind: Outgoing, payload: &[u8], dst: &mut BytesMut) {
     let mut header = [0u8; MAX_HEADER];
     let header_len = encode_header(kind, payload.len(), &mut header);
     dst.reserve(header_len + payload.len());
@@ -303,7 +311,7 @@ pub(crate) fn encode(kind: Outgoing, payload: &[u8], dst: &mut BytesMut) {
 }
 
 /// The value of `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`.
-pub(crate) fn accept_key(key: &[u8]) -> String {
+pub fn accept_key(key: &[u8]) -> String {
     use base64::Engine as _;
     const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     let mut hasher = sha1_smol::Sha1::new();

@@ -147,7 +147,10 @@ fn main() -> anyhow::Result<()> {
             "socketioxide peer listening on http://{}",
             listener.local_addr()?
         );
-        let serve = async move {
+        // The accept loop is a task of the runtime, as in the Tidings peer and the floor: a
+        // future under `block_on` runs on the main thread, and every accepted connection
+        // would then cost a wake-up of the worker thread.
+        let serve = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     // Out of file descriptors: wait instead of spinning.
@@ -162,9 +165,9 @@ fn main() -> anyhow::Result<()> {
                         .await;
                 });
             }
-        };
+        });
         tokio::select! {
-            () = serve => {}
+            _ = serve => {}
             () = tokio::time::sleep(Duration::from_secs(options.max_seconds)) => {}
         }
         anyhow::Ok(())
