@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::SystemTime;
 
@@ -11,6 +12,7 @@ use tidings_eio::{CloseReason, Event, Frame, Session, SessionError, Sid, Transpo
 use tokio::sync::Notify;
 
 use crate::engine::EngineInner;
+use crate::log::{FrameLog, Lagged};
 
 /// Why a frame could not be queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -132,6 +134,8 @@ pub(crate) struct Shared {
     pub(crate) sid: Sid,
     /// Wakes the driver task: a frame was queued for the WebSocket, or a timer changed.
     pub(crate) wake_driver: Notify,
+    /// Whether the driver is listed to be woken by its log's next append.
+    pub(crate) log_waiting: AtomicBool,
     /// Wakes the pending GET: its answer may be due.
     pub(crate) wake_poll: Notify,
     pub(crate) request: RequestInfo,
@@ -152,6 +156,20 @@ pub(crate) struct SessionSlot {
     delivering: bool,
     /// Whether the handler was told of the connection yet.
     connected: bool,
+    /// The log this connection reads, if any.
+    pub(crate) subscription: Option<Subscription>,
+}
+
+/// A connection's place in a [`FrameLog`].
+pub(crate) struct Subscription {
+    pub(crate) log: Arc<FrameLog>,
+    pub(crate) cursor: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.log.unsubscribe(self.cursor);
+    }
 }
 
 impl SessionSlot {
@@ -160,6 +178,33 @@ impl SessionSlot {
             session,
             delivering: false,
             connected: false,
+            subscription: None,
+        }
+    }
+
+    /// Moves what the log holds for this connection into the session's queue, so that a
+    /// frame queued now goes out after it.
+    fn catch_up(&mut self, sid: Sid) -> Result<(), SendError> {
+        let Self {
+            session,
+            subscription: Some(subscription),
+            ..
+        } = self
+        else {
+            return Ok(());
+        };
+        let mut result = Ok(());
+        let read = subscription
+            .log
+            .read(&mut subscription.cursor, sid, None, |frames| {
+                if result.is_ok() {
+                    result = session.send_all(frames);
+                }
+            });
+        match (read, result) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(Lagged), _) | (_, Err(SessionError::QueueFull)) => Err(SendError::QueueFull),
+            (_, Err(_)) => Err(SendError::Closed),
         }
     }
 }
@@ -240,6 +285,7 @@ impl Connection {
     /// As [`Connection::send`], for the whole group.
     pub fn send_frames(&self, frames: &[Frame]) -> Result<(), SendError> {
         let mut slot = self.lock();
+        slot.catch_up(self.shared.sid)?;
         // Frames already waiting mean their carrier was woken already (by whoever queued
         // the first of them, or by the change that gave the session its carrier): a burst
         // of broadcasts wakes each driver once.
@@ -265,6 +311,54 @@ impl Connection {
             Transport::Polling if poll_pending => self.shared.wake_poll.notify_one(),
             Transport::Polling => {}
         }
+    }
+
+    /// Makes this connection read `log` from now on (see [`FrameLog`]). Only a session
+    /// carried by a WebSocket can, and only one log at a time: `false` otherwise, and
+    /// frames for this connection must then be sent to it directly.
+    pub fn subscribe(&self, log: &Arc<FrameLog>) -> bool {
+        let mut slot = self.lock();
+        if slot.subscription.is_some()
+            || !slot.session.is_open()
+            || slot.session.transport() != Transport::WebSocket
+        {
+            return false;
+        }
+        slot.subscription = Some(Subscription {
+            log: log.clone(),
+            cursor: log.subscribe(),
+        });
+        drop(slot);
+        // The driver registers for the log's wake-ups when it next writes.
+        self.shared.wake_driver.notify_one();
+        true
+    }
+
+    /// Stops reading the log, after moving what it still holds for this connection into
+    /// the session's queue.
+    ///
+    /// # Errors
+    /// As [`Connection::send`], when those frames do not fit.
+    pub fn unsubscribe(&self) -> Result<(), SendError> {
+        let mut slot = self.lock();
+        let caught_up = slot.catch_up(self.shared.sid);
+        slot.subscription = None;
+        let queued = slot.session.queued_frames() > 0;
+        drop(slot);
+        if queued {
+            self.shared.wake_driver.notify_one();
+        }
+        caught_up
+    }
+
+    /// Stops reading the log; what it still holds for this connection is not sent.
+    pub fn drop_subscription(&self) {
+        self.lock().subscription = None;
+    }
+
+    /// Whether this connection reads a log.
+    pub fn is_subscribed(&self) -> bool {
+        self.lock().subscription.is_some()
     }
 
     /// Queues a text message (`4` + `text`).
@@ -345,6 +439,7 @@ impl Connection {
                 }
                 Event::Closed(reason) => {
                     tracing::debug!(sid = %self.shared.sid, reason = reason.as_str(), "session closed");
+                    self.lock().subscription = None;
                     engine.remove(self.shared.sid);
                     engine.handler.on_close(self, reason);
                     lock(&self.shared.attachment).take();

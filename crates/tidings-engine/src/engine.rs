@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
@@ -403,6 +404,7 @@ impl EngineInner {
                 sid,
                 session: Mutex::new(SessionSlot::new(session)),
                 wake_driver: Notify::new(),
+                log_waiting: AtomicBool::new(false),
                 wake_poll: Notify::new(),
                 request: RequestInfo::new(
                     &parts.uri,

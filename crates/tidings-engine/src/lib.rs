@@ -44,6 +44,7 @@ mod config;
 mod connection;
 mod engine;
 mod handler;
+mod log;
 mod polling;
 mod response;
 mod serve;
@@ -57,6 +58,7 @@ pub use config::{
 pub use connection::{Connection, RemoteAddr, RequestInfo, SendError};
 pub use engine::{CLOSE_GRACE, ConnectionError, Engine};
 pub use handler::Handler;
+pub use log::{FrameLog, LOG_CAPACITY};
 pub use response::{ResponseBody, accepts_gzip};
 pub use serve::serve;
 pub use tidings_eio::{CloseReason, ErrorCode, Frame, Sid, Transport};

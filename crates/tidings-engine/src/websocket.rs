@@ -496,7 +496,8 @@ fn flush_now(connection: &Connection, socket: &mut WebSocket) -> (Flushed, Timer
         }
     }
     let b64 = connection.shared.b64;
-    SCRATCH.with(|scratch| {
+    let mut lagged = false;
+    let flushed = SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         scratch.clear();
         scratch.extend_from_slice(&socket.out);
@@ -514,8 +515,26 @@ fn flush_now(connection: &Connection, socket: &mut WebSocket) -> (Flushed, Timer
                     }
                 }
             }
+            // Then what the log holds for this connection: after its own queue, which a
+            // direct send fills with the log's older entries first.
+            if let Some(subscription) = slot.subscription.as_mut().filter(|_| !close) {
+                lagged = subscription
+                    .log
+                    .read(
+                        &mut subscription.cursor,
+                        connection.shared.sid,
+                        Some(&connection.shared),
+                        |frames| {
+                            for frame in frames {
+                                encode_frame(frame, b64, &mut scratch);
+                            }
+                        },
+                    )
+                    .is_err();
+            }
             (slot.session.poll_timeout(), slot.session.is_closed())
         };
+
         let written = match socket.write_now(&scratch) {
             Ok(written) => written,
             Err(error) => return (Flushed::Failed(error), timers),
@@ -533,7 +552,12 @@ fn flush_now(connection: &Connection, socket: &mut WebSocket) -> (Flushed, Timer
             (false, close) => Flushed::Pending { close },
         };
         (flushed, timers)
-    })
+    });
+    if lagged {
+        tracing::debug!(sid = %connection.sid(), "fell behind its broadcast log, closing");
+        connection.abort(tidings_eio::CloseReason::TransportError);
+    }
+    flushed
 }
 
 /// The session's next deadline and whether it is closed.

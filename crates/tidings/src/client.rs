@@ -276,6 +276,16 @@ impl Handler for Bridge {
         self.decoded(connection, result);
     }
 
+    fn on_upgrade(&self, connection: &Connection) {
+        // Over WebSocket the sockets can read their namespace's broadcast log.
+        if let Some(client) = Self::client(connection) {
+            let sockets = lock(&client.sockets).0.clone();
+            for socket in sockets {
+                socket.namespace().try_read_log(&socket);
+            }
+        }
+    }
+
     fn on_close(&self, connection: &Connection, reason: CloseReason) {
         if let Some(client) = Self::client(connection) {
             client.handle_close(DisconnectReason::from_close(reason));

@@ -4,11 +4,12 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use serde_json::Value;
 use tidings_eio::Sid;
+use tidings_engine::FrameLog;
 use tidings_sio::Packet;
 
 use crate::adapter::{AckCollector, Adapter, BroadcastOptions, EncodedPacket, LocalAdapter, Room};
@@ -20,7 +21,7 @@ use crate::handler::{self, ConnectionHandler, Middleware};
 use crate::parser::Parser;
 use crate::recovery::{RecoveredSession, RecoveryStore};
 use crate::socket::{IntoRooms, Socket, check_event_name, event_data};
-use crate::sync::{read, write};
+use crate::sync::{lock, read, write};
 
 /// A namespace (`io.of(name)`). Cheap to clone.
 #[derive(Clone)]
@@ -31,6 +32,13 @@ pub struct Namespace {
 pub(crate) struct NamespaceInner {
     name: String,
     sockets: RwLock<HashMap<Sid, Socket>>,
+    /// Broadcasts to everyone (but `except`), read by the sockets whose connection
+    /// subscribed to it: one append per broadcast, not one queue push per recipient.
+    log: Arc<FrameLog>,
+    /// The connected sockets that do not read the log (polling, a second namespace on
+    /// the connection, outgoing listeners): broadcasts reach them one by one. Its lock
+    /// also orders a broadcast against sockets moving between the two ways.
+    direct: Mutex<HashMap<Sid, Socket>>,
     adapter: Arc<dyn Adapter>,
     /// Middlewares and connection handlers, shared with the children of a dynamic parent.
     handlers: Arc<Handlers>,
@@ -83,6 +91,8 @@ impl Namespace {
         let inner = Arc::new_cyclic(|weak: &Weak<NamespaceInner>| NamespaceInner {
             name: name.to_owned(),
             sockets: RwLock::new(HashMap::new()),
+            log: FrameLog::with_capacity(config.engine.session().max_queued_frames),
+            direct: Mutex::new(HashMap::new()),
             adapter: Arc::new(LocalAdapter::new(NamespaceRef(weak.clone()))),
             handlers,
             ack_ids: AtomicU64::new(0),
@@ -163,10 +173,87 @@ impl Namespace {
     }
 
     pub(crate) fn insert_socket(&self, socket: Socket) {
+        {
+            let mut direct = lock(&self.inner.direct);
+            if !socket.start_reading_log(&self.inner.log) {
+                direct.insert(socket.id(), socket.clone());
+            }
+        }
         write(&self.inner.sockets).insert(socket.id(), socket);
     }
 
+    /// Moves a socket that gets broadcasts one by one to the log, if its connection can
+    /// read it now (after the upgrade to WebSocket).
+    pub(crate) fn try_read_log(&self, socket: &Socket) {
+        let mut direct = lock(&self.inner.direct);
+        if direct.contains_key(&socket.id()) && socket.start_reading_log(&self.inner.log) {
+            direct.remove(&socket.id());
+        }
+    }
+
+    /// Moves a socket that reads the log to one-by-one delivery (it has outgoing
+    /// listeners now); what the log held for it is queued first.
+    pub(crate) fn stop_reading_log(&self, socket: &Socket) {
+        let stopped = {
+            let mut direct = lock(&self.inner.direct);
+            let stopped = socket.stop_reading_log(true);
+            if stopped == Ok(true) && socket.connected() {
+                direct.insert(socket.id(), socket.clone());
+            }
+            stopped
+        };
+        if stopped.is_err() {
+            // Its queue is full: the policy of a full queue, once the lock is released.
+            socket
+                .client_connection()
+                .abort(tidings_engine::CloseReason::TransportError);
+        }
+    }
+
+    /// Broadcasts stop reaching a socket that leaves (what the log still held for it is
+    /// dropped: it goes after the socket's last packet).
+    pub(crate) fn stop_broadcasts_to(&self, socket: &Socket) {
+        let mut direct = lock(&self.inner.direct);
+        direct.remove(&socket.id());
+        // Dropping cannot fail.
+        let _ = socket.stop_reading_log(false);
+    }
+
+    /// A broadcast to every socket but those of `except`: appended once to the log for
+    /// the sockets that read it; returns how many of those get it and the sockets that
+    /// must get it one by one.
+    pub(crate) fn broadcast_to_all(
+        &self,
+        frames: &Arc<[tidings_engine::Frame]>,
+        except: &HashSet<Sid>,
+    ) -> (usize, Vec<Socket>) {
+        let except_sessions: Box<[tidings_engine::Sid]> = if except.is_empty() {
+            Box::new([])
+        } else {
+            let sockets = read(&self.inner.sockets);
+            except
+                .iter()
+                .filter_map(|id| sockets.get(id))
+                .filter(|socket| socket.reads_log())
+                .map(Socket::session_id)
+                .collect()
+        };
+        let direct = lock(&self.inner.direct);
+        let readers = self
+            .inner
+            .log
+            .append(frames.clone(), except_sessions.clone());
+        let targets = direct
+            .values()
+            .filter(|socket| !except.contains(&socket.id()))
+            .cloned()
+            .collect();
+        drop(direct);
+        (readers.saturating_sub(except_sessions.len()), targets)
+    }
+
     pub(crate) fn remove_socket(&self, id: Sid) {
+        lock(&self.inner.direct).remove(&id);
         let emptied = {
             let mut sockets = write(&self.inner.sockets);
             sockets.remove(&id).is_some() && sockets.is_empty()

@@ -60,6 +60,9 @@ pub(crate) struct SocketInner {
     /// Whether any outgoing catch-all listener is set, read on every delivery.
     has_outgoing_listeners: AtomicBool,
     recovered: bool,
+    /// Whether broadcasts reach this socket through its connection's log (see
+    /// `Namespace::insert_socket`).
+    reads_log: AtomicBool,
     pub(crate) client: Arc<Client>,
     id: Sid,
     pid: Option<Sid>,
@@ -172,6 +175,7 @@ impl Socket {
                 data: Mutex::new((!data.is_null()).then(|| Box::new(data))),
                 handlers: RwLock::new(Handlers::default()),
                 has_outgoing_listeners: AtomicBool::new(false),
+                reads_log: AtomicBool::new(false),
                 acks: Mutex::new(HashMap::new()),
                 state: AtomicU8::new(State::Connecting as u8),
                 inbox: Mutex::new(Inbox::default()),
@@ -280,6 +284,8 @@ impl Socket {
         self.inner
             .has_outgoing_listeners
             .store(true, Ordering::Release);
+        // The listeners see every packet: broadcasts must come one by one now.
+        self.inner.namespace.stop_reading_log(self);
     }
 
     /// Removes every `on_any_outgoing` listener (`offAnyOutgoing`).
@@ -288,6 +294,7 @@ impl Socket {
         self.inner
             .has_outgoing_listeners
             .store(false, Ordering::Release);
+        self.inner.namespace.try_read_log(self);
     }
 
     /// Adds a per-packet middleware (`socket.use`), run in order before the event's
@@ -512,7 +519,54 @@ impl Socket {
                 return;
             }
         }
+        self.inner.namespace.stop_broadcasts_to(self);
         self.schedule(Job::Disconnect(reason));
+    }
+
+    /// Subscribes the socket's connection to its namespace's broadcast log, if it can:
+    /// connected, no outgoing listeners, and a connection that reads no other log.
+    pub(crate) fn start_reading_log(&self, log: &Arc<tidings_engine::FrameLog>) -> bool {
+        let can = self.connected()
+            && !self.inner.has_outgoing_listeners.load(Ordering::Acquire)
+            && self.inner.client.connection.subscribe(log);
+        if can {
+            self.inner.reads_log.store(true, Ordering::Release);
+        }
+        can
+    }
+
+    /// Ends the subscription, if this socket has it; `keep` queues what the log still
+    /// held for the connection. Returns whether it had it.
+    ///
+    /// # Errors
+    /// When what the log held does not fit in the connection's queue (the caller aborts
+    /// the connection, outside its locks).
+    pub(crate) fn stop_reading_log(&self, keep: bool) -> Result<bool, tidings_engine::SendError> {
+        if !self.inner.reads_log.swap(false, Ordering::AcqRel) {
+            return Ok(false);
+        }
+        let connection = &self.inner.client.connection;
+        if keep {
+            connection.unsubscribe()?;
+        } else {
+            connection.drop_subscription();
+        }
+        Ok(true)
+    }
+
+    /// Whether broadcasts reach this socket through the log.
+    pub(crate) fn reads_log(&self) -> bool {
+        self.inner.reads_log.load(Ordering::Acquire)
+    }
+
+    /// The Engine.IO connection under this socket.
+    pub(crate) fn client_connection(&self) -> &tidings_engine::Connection {
+        &self.inner.client.connection
+    }
+
+    /// The id of the Engine.IO session under this socket.
+    pub(crate) fn session_id(&self) -> tidings_engine::Sid {
+        self.inner.client.connection.sid()
     }
 
     /// Reads one step of what [`Socket::deliver`] will read, so that it is in the cache by
@@ -631,7 +685,6 @@ impl Socket {
                 return;
             }
         }
-        namespace.insert_socket(self.clone());
         if let Some(missed) = missed {
             for frames in missed.frames {
                 let _ = self.inner.client.send(&frames, false);
@@ -640,6 +693,8 @@ impl Socket {
         let pid = self.inner.pid.map(|pid| pid.to_string());
         let reply = Packet::connect_reply(namespace.name(), self.inner.id.as_str(), pid.as_deref());
         let _ = self.send_packet(&reply, false);
+        // Broadcasts reach the socket from here on: none may go before its CONNECT reply.
+        namespace.insert_socket(self.clone());
         self.inner.client.mark_connected();
         for handler in namespace.connection_handlers() {
             handler(self.clone()).await;

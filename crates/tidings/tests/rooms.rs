@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Peer, serve};
@@ -212,4 +213,102 @@ async fn volatile_broadcast_skips_clients_that_cannot_take_it() {
             .text(),
         r#"42["kept"]"#
     );
+}
+
+/// A server where `go` sends `a` to the socket, `b` to everyone, then `c` to the socket.
+fn ordering_server() -> Server {
+    let io = Server::default();
+    let everyone = io.clone();
+    io.ns("/", move |socket: Socket| {
+        let everyone = everyone.clone();
+        async move {
+            socket.on("go", move |socket, _| {
+                let everyone = everyone.clone();
+                async move {
+                    let _ = socket.emit("a", ());
+                    let _ = everyone.emit("b", ());
+                    let _ = socket.emit("c", ());
+                }
+            });
+        }
+    });
+    io
+}
+
+#[tokio::test]
+async fn a_broadcast_keeps_its_place_among_a_sockets_own_packets() {
+    let server = serve(ordering_server()).await;
+    let (mut sender, _) = Peer::connected(server.addr).await;
+    let (mut other, _) = Peer::connected(server.addr).await;
+    for _ in 0..20 {
+        sender.send(r#"42["go"]"#).await;
+        assert_eq!(sender.recv().await, r#"42["a"]"#);
+        assert_eq!(sender.recv().await, r#"42["b"]"#);
+        assert_eq!(sender.recv().await, r#"42["c"]"#);
+        assert_eq!(other.recv().await, r#"42["b"]"#);
+    }
+}
+
+#[tokio::test]
+async fn an_outgoing_listener_sees_broadcasts_and_they_still_arrive_once() {
+    let server = serve(rooms_server()).await;
+    let (mut watched, id) = member(&server, r#""w""#).await;
+    let (mut plain, _) = member(&server, r#""p""#).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    socket(&server.io, &id).on_any_outgoing(move |_, event, _| {
+        record.lock().unwrap().push(event.to_owned());
+    });
+    server.io.emit("one", ()).unwrap();
+    server.io.emit("two", ()).unwrap();
+    assert_eq!(watched.recv().await, r#"42["one"]"#);
+    assert_eq!(watched.recv().await, r#"42["two"]"#);
+    assert_eq!(plain.recv().await, r#"42["one"]"#);
+    assert_eq!(plain.recv().await, r#"42["two"]"#);
+    assert_eq!(*seen.lock().unwrap(), ["one", "two"]);
+    socket(&server.io, &id).off_any_outgoing();
+    server.io.emit("three", ()).unwrap();
+    assert_eq!(watched.recv().await, r#"42["three"]"#);
+    assert!(
+        watched.stays_quiet(Duration::from_millis(100)).await,
+        "no copy"
+    );
+}
+
+#[tokio::test]
+async fn a_polling_client_gets_broadcasts_before_and_after_its_upgrade_once() {
+    use tidings_testkit::{WsPeer, http, sid_of};
+    let server = serve(rooms_server()).await;
+    let addr = server.addr;
+    let open = http(addr, "GET", "/socket.io/?EIO=4&transport=polling", &[], "").await;
+    let sid = sid_of(&open.text());
+    let query = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    http(addr, "POST", &query, &[], "40").await;
+    assert!(
+        http(addr, "GET", &query, &[], "")
+            .await
+            .text()
+            .starts_with("40{")
+    );
+    server.io.emit("polled", ()).unwrap();
+    assert_eq!(
+        http(addr, "GET", &query, &[], "").await.text(),
+        r#"42["polled"]"#
+    );
+    let mut ws = WsPeer::connect(
+        addr,
+        &format!("/socket.io/?EIO=4&transport=websocket&sid={sid}"),
+    )
+    .await
+    .unwrap();
+    ws.send_text("2probe").await;
+    assert_eq!(ws.recv_text().await, "3probe");
+    ws.send_text("5").await;
+    // The upgrade is handled by the server before the next broadcast is sent.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    server.io.emit("upgraded", ()).unwrap();
+    server.io.emit("again", ()).unwrap();
+    assert_eq!(ws.recv_text().await, r#"42["upgraded"]"#);
+    assert_eq!(ws.recv_text().await, r#"42["again"]"#);
+    assert!(ws.is_silent_for(Duration::from_millis(100)).await);
 }

@@ -212,7 +212,14 @@ impl Adapter for LocalAdapter {
     }
 
     fn broadcast(&self, packet: &EncodedPacket, options: &BroadcastOptions) -> usize {
-        let targets = self.local_targets(options);
+        let (logged, targets) = match self.namespace.upgrade() {
+            // Everyone (but `except`): once into the namespace's log, then one by one to
+            // the sockets that do not read it.
+            Some(namespace) if options.rooms.is_empty() => {
+                namespace.broadcast_to_all(&packet.frames, &self.index.excluded(options))
+            }
+            _ => (0, self.local_targets(options)),
+        };
         // Thousands of recipients do not fit in the cache, and each delivery's lock
         // instructions wait for every load before them: warm a group of recipients step
         // by step first (see `Socket::warm`), so that their cache misses overlap.
@@ -226,7 +233,7 @@ impl Adapter for LocalAdapter {
                 socket.deliver(packet, options.flags.volatile);
             }
         }
-        targets.len()
+        logged + targets.len()
     }
 
     fn broadcast_with_ack(
