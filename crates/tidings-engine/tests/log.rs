@@ -14,6 +14,7 @@ fn frames(text: &str) -> Arc<[Frame]> {
     vec![Frame::message(text)].into()
 }
 
+#[allow(clippy::unwrap_used)] // a test helper: a failure is the test's failure
 async fn subscribed_peer(
     setup: &common::Setup,
     log: &Arc<FrameLog>,
