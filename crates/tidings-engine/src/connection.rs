@@ -326,11 +326,8 @@ impl Connection {
         }
         slot.subscription = Some(Subscription {
             log: log.clone(),
-            cursor: log.subscribe(),
+            cursor: log.subscribe(Some(&self.shared)),
         });
-        drop(slot);
-        // The driver registers for the log's wake-ups when it next writes.
-        self.shared.wake_driver.notify_one();
         true
     }
 

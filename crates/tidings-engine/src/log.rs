@@ -146,8 +146,9 @@ impl FrameLog {
         readers
     }
 
-    /// A new reader's cursor: it gets what is appended from now on.
-    pub(crate) fn subscribe(&self) -> u64 {
+    /// A new reader's cursor: it gets what is appended from now on, and `reader`'s driver
+    /// is woken by the next append.
+    pub(crate) fn subscribe(&self, reader: Option<&Arc<Shared>>) -> u64 {
         let mut inner = lock(&self.inner);
         // Readers that closed while waiting stay listed until the next append: bound them.
         if inner.waiting.len() > 2 * inner.subscribers() + 64 {
@@ -155,6 +156,11 @@ impl FrameLog {
         }
         let head = inner.head();
         *inner.cursors.entry(head).or_default() += 1;
+        if let Some(reader) = reader
+            && !reader.log_waiting.swap(true, Ordering::AcqRel)
+        {
+            inner.waiting.push(Arc::downgrade(reader));
+        }
         head
     }
 
@@ -226,7 +232,7 @@ mod tests {
             0,
             "no reader, no entry"
         );
-        let (mut first, mut second) = (log.subscribe(), log.subscribe());
+        let (mut first, mut second) = (log.subscribe(None), log.subscribe(None));
         log.append(entry("a"), Box::new([]));
         log.append(entry("b"), Box::new([]));
         assert_eq!(
@@ -250,7 +256,7 @@ mod tests {
     fn a_reader_beyond_the_capacity_has_lagged() {
         let log = FrameLog::default();
         let sid = Sid::from_random([1; 15]);
-        let mut cursor = log.subscribe();
+        let mut cursor = log.subscribe(None);
         for i in 0..=LOG_CAPACITY {
             log.append(entry(&i.to_string()), Box::new([]));
         }
@@ -262,7 +268,7 @@ mod tests {
     fn an_excluded_session_skips_the_entry() {
         let log = FrameLog::default();
         let (me, other) = (Sid::from_random([1; 15]), Sid::from_random([2; 15]));
-        let mut cursor = log.subscribe();
+        let mut cursor = log.subscribe(None);
         log.append(entry("not me"), Box::new([me]));
         log.append(entry("other"), Box::new([other]));
         assert_eq!(

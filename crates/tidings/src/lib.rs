@@ -42,7 +42,9 @@
 //! no GET is waiting; over WebSocket: packets are still queued). When a non-volatile
 //! packet finds the queue full, the client is not reading: the connection is closed and
 //! its sockets disconnect with "transport error", so one slow client cannot grow server
-//! memory without bound. Received events wait for their handlers in a bounded queue too
+//! memory without bound. Broadcasts to a whole namespace reach WebSocket connections
+//! through a shared log instead of their queues; a connection that falls more than
+//! `max_queued_packets` broadcasts behind it is closed the same way. Received events wait for their handlers in a bounded queue too
 //! (`max_queued_events`, 1,024); a client that floods past it is disconnected the same
 //! way. Pending acknowledgements are bounded per socket (`max_pending_acks`, 1,024).
 //!

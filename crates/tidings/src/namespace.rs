@@ -227,6 +227,9 @@ impl Namespace {
         frames: &Arc<[tidings_engine::Frame]>,
         except: &HashSet<Sid>,
     ) -> (usize, Vec<Socket>) {
+        // Under the lock that orders sockets moving between the log and one-by-one
+        // delivery, so that the excluded readers are exactly the current ones.
+        let direct = lock(&self.inner.direct);
         let except_sessions: Box<[tidings_engine::Sid]> = if except.is_empty() {
             Box::new([])
         } else {
@@ -238,7 +241,6 @@ impl Namespace {
                 .map(Socket::session_id)
                 .collect()
         };
-        let direct = lock(&self.inner.direct);
         let readers = self
             .inner
             .log

@@ -488,13 +488,15 @@ impl Socket {
         if inbox.jobs.len() >= limit && !matches!(job, Job::Disconnect(_)) {
             return false;
         }
-        inbox.jobs.push_back(job);
-        if !inbox.running {
+        if inbox.running {
+            inbox.jobs.push_back(job);
+        } else {
             inbox.running = true;
             drop(inbox);
             // Most handlers finish without waiting on anything: run the jobs right here and
-            // spawn a task only if one of them has to wait.
-            let mut draining = Box::pin(drain(self.clone()));
+            // spawn a task only if one of them has to wait. The first job is handed over
+            // directly, so an idle socket's queue stays unallocated.
+            let mut draining = Box::pin(drain(self.clone(), job));
             let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
             if draining.as_mut().poll(&mut cx).is_pending() {
                 tokio::spawn(draining);
@@ -755,17 +757,21 @@ impl Socket {
 }
 
 /// Drains a socket's jobs in order, then ends.
-async fn drain(socket: Socket) {
+async fn drain(socket: Socket, first: Job) {
+    let mut next = Some(first);
     loop {
-        let job = {
-            let mut inbox = lock(&socket.inner.inbox);
-            match inbox.jobs.pop_front() {
-                Some(job) => job,
-                None => {
-                    inbox.running = false;
-                    // An idle socket keeps no queue allocation.
-                    inbox.jobs = VecDeque::new();
-                    return;
+        let job = match next.take() {
+            Some(job) => job,
+            None => {
+                let mut inbox = lock(&socket.inner.inbox);
+                match inbox.jobs.pop_front() {
+                    Some(job) => job,
+                    None => {
+                        inbox.running = false;
+                        // An idle socket keeps no queue allocation.
+                        inbox.jobs = VecDeque::new();
+                        return;
+                    }
                 }
             }
         };
