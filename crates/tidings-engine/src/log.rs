@@ -10,7 +10,7 @@
 //! moves the log entries the connection has not read yet into its session's queue.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use tidings_eio::{Frame, Sid};
@@ -25,6 +25,9 @@ pub const LOG_CAPACITY: usize = 4096;
 /// Frames shared by the connections subscribed to this log. Cheap to share (`Arc`).
 pub struct FrameLog {
     inner: Mutex<LogInner>,
+    /// The sequence number the next entry gets, readable without the lock: a reader
+    /// that is caught up (every write of an idle namespace) skips the lock.
+    head: AtomicU64,
     capacity: usize,
 }
 
@@ -32,6 +35,7 @@ impl Default for FrameLog {
     fn default() -> Self {
         Self {
             inner: Mutex::default(),
+            head: AtomicU64::new(0),
             capacity: LOG_CAPACITY,
         }
     }
@@ -112,6 +116,7 @@ impl FrameLog {
     pub fn with_capacity(capacity: usize) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::default(),
+            head: AtomicU64::new(0),
             capacity: capacity.max(1),
         })
     }
@@ -137,6 +142,7 @@ impl FrameLog {
                 inner.first += 1;
             }
             inner.entries.push_back(Entry { frames, except });
+            self.head.store(inner.head(), Ordering::Release);
             (readers, std::mem::take(&mut inner.waiting))
         };
         for shared in waiting.iter().filter_map(Weak::upgrade) {
@@ -181,6 +187,13 @@ impl FrameLog {
         wait: Option<&Arc<Shared>>,
         mut each: impl FnMut(&[Frame]),
     ) -> Result<(), Lagged> {
+        // Caught up, and listed for the next append if it must be: nothing to do. An
+        // append after this check wakes the listed reader, which then reads it.
+        if *cursor == self.head.load(Ordering::Acquire)
+            && wait.is_none_or(|shared| shared.log_waiting.load(Ordering::Acquire))
+        {
+            return Ok(());
+        }
         let mut inner = lock(&self.inner);
         if *cursor < inner.first {
             return Err(Lagged);
