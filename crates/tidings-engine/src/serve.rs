@@ -79,7 +79,10 @@ where
         let service = service.clone();
         let handler = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(RemoteAddr(peer));
-            request.extensions_mut().insert(hold.clone());
+            // Only an upgrade can be held back; other requests skip the extension.
+            if request.headers().contains_key(http::header::UPGRADE) {
+                request.extensions_mut().insert(hold.clone());
+            }
             let mut service = service.clone();
             async move {
                 poll_fn(|cx| service.poll_ready(cx)).await?;
