@@ -397,8 +397,28 @@ impl Connection {
         change: impl FnOnce(&mut Session, std::time::Instant) -> T,
     ) -> T {
         let now = crate::clock::now();
-        let result = change(&mut self.lock().session, now);
-        self.wake();
+        let (result, wake_driver) = {
+            let mut slot = self.lock();
+            let before = slot.session.poll_timeout();
+            let result = change(&mut slot.session, now);
+            // The driver writes a WebSocket's frames and keeps the timers: a session on
+            // polling needs it only when a deadline came closer or the session closed,
+            // which spares it a wake-up per HTTP request.
+            let after = slot.session.poll_timeout();
+            let closer = match (before, after) {
+                (Some(before), Some(after)) => after < before,
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let wake_driver = closer
+                || slot.session.is_closed()
+                || slot.session.transport() == Transport::WebSocket;
+            (result, wake_driver)
+        };
+        if wake_driver {
+            self.shared.wake_driver.notify_one();
+        }
+        self.shared.wake_poll.notify_one();
         self.deliver_events();
         result
     }
