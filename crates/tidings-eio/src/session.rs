@@ -627,13 +627,29 @@ impl Session {
         }
     }
 
+    /// Whether [`Session::poll_polling_response`] has a body for the pending GET now: the
+    /// caller wakes the waiting GET only then.
+    pub fn has_polling_response(&self) -> bool {
+        if self.get != Slot::Busy {
+            return false;
+        }
+        match self.lifecycle {
+            Lifecycle::Closed { .. } | Lifecycle::Closing { .. } => true,
+            Lifecycle::Open => match self.carrier {
+                Carrier::Polling => !self.outbox.is_empty(),
+                Carrier::Upgrading { probed, .. } => probed || !self.outbox.is_empty(),
+                Carrier::WebSocket => true,
+            },
+        }
+    }
+
     /// The body owed to the pending GET, if it is due now; `None` while it must wait.
     ///
     /// Everything queued goes out in one payload (batching, §1.4). A closing session adds
     /// its close packet (`6\x1e1` when nothing else was queued); a session being upgraded
     /// or closed answers `6` or `1` so the client's poll ends.
     pub fn poll_polling_response(&mut self) -> Option<Bytes> {
-        if self.get != Slot::Busy {
+        if !self.has_polling_response() {
             return None;
         }
         let mut body = BytesMut::new();
@@ -665,6 +681,7 @@ impl Session {
                     // Ends the poll so that the client can complete the upgrade (§1.6).
                     body.put_u8(PacketType::Noop.as_char());
                 } else {
+                    // Not reached: `has_polling_response` checked the same.
                     return None;
                 }
             }

@@ -397,7 +397,7 @@ impl Connection {
         change: impl FnOnce(&mut Session, std::time::Instant) -> T,
     ) -> T {
         let now = crate::clock::now();
-        let (result, wake_driver) = {
+        let (result, wake_driver, wake_poll) = {
             let mut slot = self.lock();
             let before = slot.session.poll_timeout();
             let result = change(&mut slot.session, now);
@@ -413,12 +413,15 @@ impl Connection {
             let wake_driver = closer
                 || slot.session.is_closed()
                 || slot.session.transport() == Transport::WebSocket;
-            (result, wake_driver)
+            // Likewise the pending GET only when its answer is due.
+            (result, wake_driver, slot.session.has_polling_response())
         };
         if wake_driver {
             self.shared.wake_driver.notify_one();
         }
-        self.shared.wake_poll.notify_one();
+        if wake_poll {
+            self.shared.wake_poll.notify_one();
+        }
         self.deliver_events();
         result
     }
