@@ -59,6 +59,8 @@ struct LogInner {
     /// The subscribers' cursors, as a multiset (cursor → how many): the entries before
     /// the smallest are read by everyone and dropped.
     cursors: BTreeMap<u64, usize>,
+    /// How many subscribers there are (the multiset's size, kept: every append asks).
+    readers: usize,
     /// Subscribers that read everything and wait for the next entry.
     waiting: Vec<Weak<Shared>>,
 }
@@ -75,17 +77,23 @@ impl LogInner {
     }
 
     fn subscribers(&self) -> usize {
-        self.cursors.values().sum()
+        self.readers
+    }
+
+    fn add_cursor(&mut self, cursor: u64) {
+        *self.cursors.entry(cursor).or_default() += 1;
+        self.readers += 1;
     }
 
     fn move_cursor(&mut self, from: u64, to: u64) {
         self.remove_cursor(from);
-        *self.cursors.entry(to).or_default() += 1;
+        self.add_cursor(to);
     }
 
     fn remove_cursor(&mut self, cursor: u64) {
         if let Some(count) = self.cursors.get_mut(&cursor) {
             *count -= 1;
+            self.readers -= 1;
             if *count == 0 {
                 self.cursors.remove(&cursor);
             }
@@ -161,7 +169,7 @@ impl FrameLog {
             inner.waiting.retain(|shared| shared.strong_count() > 0);
         }
         let head = inner.head();
-        *inner.cursors.entry(head).or_default() += 1;
+        inner.add_cursor(head);
         if let Some(reader) = reader
             && !reader.log_waiting.swap(true, Ordering::AcqRel)
         {

@@ -238,20 +238,18 @@ impl Namespace {
                 .iter()
                 .filter_map(|id| sockets.get(id))
                 .filter(|socket| socket.reads_log())
-                .map(Socket::session_id)
+                .map(|socket| socket.client_connection().sid())
                 .collect()
         };
-        let readers = self
-            .inner
-            .log
-            .append(frames.clone(), except_sessions.clone());
+        let excluded_readers = except_sessions.len();
+        let readers = self.inner.log.append(frames.clone(), except_sessions);
         let targets = direct
             .values()
             .filter(|socket| !except.contains(&socket.id()))
             .cloned()
             .collect();
         drop(direct);
-        (readers.saturating_sub(except_sessions.len()), targets)
+        (readers.saturating_sub(excluded_readers), targets)
     }
 
     pub(crate) fn remove_socket(&self, id: Sid) {

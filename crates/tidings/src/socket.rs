@@ -566,11 +566,6 @@ impl Socket {
         &self.inner.client.connection
     }
 
-    /// The id of the Engine.IO session under this socket.
-    pub(crate) fn session_id(&self) -> tidings_engine::Sid {
-        self.inner.client.connection.sid()
-    }
-
     /// Reads one step of what [`Socket::deliver`] will read, so that it is in the cache by
     /// then: step 0 the socket, 1 its client, 2 its session. A broadcast warms a group of
     /// recipients one step at a time: each load only follows a pointer warmed in the step

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Log, Peer, fast, serve};
+use common::{Log, Peer, fast, polling_session, serve};
 use tidings::{Server, ServerConfig};
-use tidings_testkit::{WsFrame, http, sid_of};
+use tidings_testkit::{WsFrame, http};
 
 /// Logs `disconnecting <reason> <rooms>` and `disconnect <reason>` for every socket of `/`.
 fn logging_server(config: ServerConfig, log: &Log) -> Server {
@@ -149,11 +149,7 @@ async fn server_close_disconnects_everyone_with_server_shutting_down() {
 async fn protocol_violation_over_polling_answers_noop_then_close() {
     let server = serve(Server::default()).await;
     let addr = server.addr;
-    let open = http(addr, "GET", "/socket.io/?EIO=4&transport=polling", &[], "").await;
-    let query = format!(
-        "/socket.io/?EIO=4&transport=polling&sid={}",
-        sid_of(&open.text())
-    );
+    let (_, query) = polling_session(addr).await;
     assert_eq!(
         http(addr, "POST", &query, &[], r#"42["x"]"#).await.text(),
         "ok"
@@ -165,11 +161,7 @@ async fn protocol_violation_over_polling_answers_noop_then_close() {
 async fn several_connect_packets_close_after_the_first_reply() {
     let server = serve(Server::default()).await;
     let addr = server.addr;
-    let open = http(addr, "GET", "/socket.io/?EIO=4&transport=polling", &[], "").await;
-    let query = format!(
-        "/socket.io/?EIO=4&transport=polling&sid={}",
-        sid_of(&open.text())
-    );
+    let (_, query) = polling_session(addr).await;
     http(addr, "POST", &query, &[], "40").await;
     assert!(
         http(addr, "GET", &query, &[], "")
@@ -190,11 +182,7 @@ async fn a_client_that_stops_reading_is_disconnected_when_its_queue_is_full() {
     ))
     .await;
     let addr = server.addr;
-    let open = http(addr, "GET", "/socket.io/?EIO=4&transport=polling", &[], "").await;
-    let query = format!(
-        "/socket.io/?EIO=4&transport=polling&sid={}",
-        sid_of(&open.text())
-    );
+    let (_, query) = polling_session(addr).await;
     http(addr, "POST", &query, &[], "40").await;
     // The client never polls again: its queue fills.
     for n in 0..10 {

@@ -6,7 +6,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Peer, serve};
+use common::{Peer, polling_session, serve};
 use tidings::{Server, Socket};
 
 /// A server where `join` (rooms…) joins rooms; sockets are reachable through `io`.
@@ -198,10 +198,7 @@ async fn volatile_broadcast_skips_clients_that_cannot_take_it() {
     let server = serve(rooms_server()).await;
     // A polling client with no pending GET is not writable.
     let addr = server.addr;
-    let open =
-        tidings_testkit::http(addr, "GET", "/socket.io/?EIO=4&transport=polling", &[], "").await;
-    let sid = tidings_testkit::sid_of(&open.text());
-    let query = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let (_, query) = polling_session(addr).await;
     tidings_testkit::http(addr, "POST", &query, &[], "40").await;
     let reply = tidings_testkit::http(addr, "GET", &query, &[], "").await;
     assert!(reply.text().starts_with("40{"));
@@ -277,12 +274,10 @@ async fn an_outgoing_listener_sees_broadcasts_and_they_still_arrive_once() {
 
 #[tokio::test]
 async fn a_polling_client_gets_broadcasts_before_and_after_its_upgrade_once() {
-    use tidings_testkit::{WsPeer, http, sid_of};
+    use tidings_testkit::{WsPeer, http};
     let server = serve(rooms_server()).await;
     let addr = server.addr;
-    let open = http(addr, "GET", "/socket.io/?EIO=4&transport=polling", &[], "").await;
-    let sid = sid_of(&open.text());
-    let query = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let (sid, query) = polling_session(addr).await;
     http(addr, "POST", &query, &[], "40").await;
     assert!(
         http(addr, "GET", &query, &[], "")

@@ -26,12 +26,16 @@
 //! yielding to the runtime after every `batch`, and answers once all are queued;
 //! `GET /stats` prints `sockets N`. The process stops by itself after `--max-seconds`
 //! (default 3,600).
+#[path = "../../common/options.rs"]
+mod options;
+
+use options::{now_micros, options};
 
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use bytes::{Buf, Bytes, BytesMut};
@@ -62,46 +66,6 @@ thread_local! {
     /// Where a woken connection gathers its frames for one `write`; shared by every
     /// connection of the thread, so a connection allocates only when its socket is full.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The command line.
-#[derive(Debug)]
-struct Options {
-    addr: String,
-    admin: String,
-    workers: usize,
-    max_seconds: u64,
-}
-
-fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        addr: "127.0.0.1:3000".into(),
-        admin: "127.0.0.1:3001".into(),
-        workers: 1,
-        max_seconds: 3600,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--addr" => options.addr = value,
-            "--admin" => options.admin = value,
-            "--workers" => options.workers = value.parse()?,
-            "--max-seconds" => options.max_seconds = value.parse()?,
-            other => bail!("unknown flag {other}"),
-        }
-    }
-    Ok(options)
-}
-
-fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
-        })
 }
 
 /// Reads what the socket has into `buf` without blocking; `Pending`, with the task

@@ -11,51 +11,20 @@
 //!
 //! The process stops by itself after `--max-seconds` (default 3,600).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+#[path = "../../common/options.rs"]
+mod options;
 
-use anyhow::{Context, bail};
+use options::{now_micros, options};
+
+use std::time::Duration;
+
+use anyhow::bail;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-struct Options {
-    addr: String,
-    admin: String,
-    workers: usize,
-    max_seconds: u64,
-}
-
-fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        addr: "127.0.0.1:3000".into(),
-        admin: "127.0.0.1:3001".into(),
-        workers: 1,
-        max_seconds: 3600,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--addr" => options.addr = value,
-            "--admin" => options.admin = value,
-            "--workers" => options.workers = value.parse()?,
-            "--max-seconds" => options.max_seconds = value.parse()?,
-            other => bail!("unknown flag {other}"),
-        }
-    }
-    Ok(options)
-}
-
-fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_micros() as u64)
-}
 
 /// Reads one admin request line and runs it; answers `200 ok` or `404`.
 async fn admin(io: SocketIo, mut stream: TcpStream) -> anyhow::Result<()> {

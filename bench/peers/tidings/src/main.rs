@@ -11,53 +11,18 @@
 //!   runtime after every `batch` emits; `GET /stats` prints the socket count.
 //!
 //! The process stops by itself after `--max-seconds` (default 3,600).
+#[path = "../../common/options.rs"]
+mod options;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use options::{now_micros, options};
 
-use anyhow::{Context, bail};
+use std::time::Duration;
+
+use anyhow::bail;
 use serde_json::json;
 use tidings::{Server, ServerConfig, Socket};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-/// The command line.
-struct Options {
-    addr: String,
-    admin: String,
-    workers: usize,
-    max_seconds: u64,
-}
-
-fn options() -> anyhow::Result<Options> {
-    let mut options = Options {
-        addr: "127.0.0.1:3000".into(),
-        admin: "127.0.0.1:3001".into(),
-        workers: 1,
-        max_seconds: 3600,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--addr" => options.addr = value,
-            "--admin" => options.admin = value,
-            "--workers" => options.workers = value.parse()?,
-            "--max-seconds" => options.max_seconds = value.parse()?,
-            other => bail!("unknown flag {other}"),
-        }
-    }
-    Ok(options)
-}
-
-fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
-        })
-}
 
 /// One query parameter of `query` as a number, or `default`.
 fn param(query: &str, name: &str, default: u64) -> u64 {

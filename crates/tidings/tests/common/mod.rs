@@ -140,3 +140,12 @@ impl Log {
         self.entries()
     }
 }
+
+/// Opens a polling session (the handshake GET): its sid and the query of its requests.
+pub async fn polling_session(addr: SocketAddr) -> (String, String) {
+    let open =
+        tidings_testkit::http(addr, "GET", "/socket.io/?EIO=4&transport=polling", &[], "").await;
+    let sid = sid_of(&open.text());
+    let query = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    (sid, query)
+}
