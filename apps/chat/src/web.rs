@@ -90,8 +90,12 @@ impl ChatService {
 
 impl<B> Service<Request<B>> for ChatService
 where
-    SocketIoService:
-        Service<Request<B>, Response = Response<Body>, Error = Infallible, Future = BoxFuture>,
+    SocketIoService: Service<
+            Request<B>,
+            Response = Response<Body>,
+            Error = Infallible,
+            Future = tidings::ResponseFuture,
+        >,
 {
     type Response = Response<Body>;
     type Error = Infallible;
@@ -116,7 +120,7 @@ where
                 })
             }
             Some("socket.io.js") => ready(method_not_allowed()),
-            Some(_) => self.socket_io.call(request),
+            Some(_) => Box::pin(self.socket_io.call(request)),
             None => ready(match asset(path) {
                 Some(asset) if readable => file(StatusCode::OK, asset, request.method()),
                 Some(_) => method_not_allowed(),

@@ -1,6 +1,6 @@
 //! Polling payloads: packets joined by the record separator `\x1e` (protocol §1.4).
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::DecodeError;
 use crate::packet::{Frame, Packet};
@@ -34,9 +34,29 @@ pub fn encode<'a>(frames: impl IntoIterator<Item = &'a Frame>, dst: &mut BytesMu
     }
 }
 
+/// Encodes frames as one payload in a buffer of its own. A lone text frame is its own
+/// payload: its bytes are shared, not copied, which is the usual answer to a long-poll.
+pub fn encode_to_bytes<'a, I>(frames: I) -> Bytes
+where
+    I: IntoIterator<Item = &'a Frame>,
+    I::IntoIter: ExactSizeIterator + Clone,
+{
+    let frames = frames.into_iter();
+    if frames.len() == 1
+        && let Some(Frame::Text(text)) = frames.clone().next()
+    {
+        return text.clone();
+    }
+    let size = frames.clone().fold(0usize, |size, frame| {
+        size.saturating_add(frame.payload_len() + 1)
+    });
+    let mut body = BytesMut::with_capacity(size);
+    encode(frames, &mut body);
+    body.freeze()
+}
+
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
     use proptest::prelude::*;
 
     use super::*;
@@ -78,6 +98,20 @@ mod tests {
         assert_eq!(&dst[..], b"4test1\x1e4test2\x1ebAQID\x1e6");
     }
 
+    #[test]
+    fn a_lone_text_frame_is_its_own_payload_and_is_not_copied() {
+        let frame = Frame::message("hello");
+        let Frame::Text(text) = &frame else {
+            unreachable!("a message is text")
+        };
+        let body = encode_to_bytes([&frame]);
+        assert_eq!(&body[..], b"4hello");
+        assert_eq!(body.as_ptr(), text.as_ptr());
+        // A lone binary frame still needs its `b` and base64.
+        let binary = Frame::Binary(Bytes::from_static(&[1, 2, 3]));
+        assert_eq!(&encode_to_bytes([&binary])[..], b"bAQID");
+    }
+
     fn arbitrary_frame() -> impl Strategy<Value = Frame> {
         prop_oneof![
             "[^\u{1e}]*".prop_map(|text| Frame::message(&text)),
@@ -101,6 +135,13 @@ mod tests {
             let decoded = decode(&dst).unwrap();
             let expected: Vec<Packet> = frames.iter().map(as_packet).collect();
             prop_assert_eq!(decoded, expected);
+        }
+
+        #[test]
+        fn encode_to_bytes_matches_encode(frames in proptest::collection::vec(arbitrary_frame(), 0..8)) {
+            let mut dst = BytesMut::new();
+            encode(&frames, &mut dst);
+            prop_assert_eq!(encode_to_bytes(&frames), dst.freeze());
         }
 
         #[test]

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::error::SessionError;
 use crate::handshake::OpenPacket;
@@ -652,21 +652,17 @@ impl Session {
         if !self.has_polling_response() {
             return None;
         }
-        let mut body = BytesMut::new();
-        match self.lifecycle {
-            Lifecycle::Closed { answer, .. } => {
-                body.put_u8(answer.as_char());
-            }
+        let body = match self.lifecycle {
+            Lifecycle::Closed { answer, .. } => Bytes::copy_from_slice(&[answer.as_char()]),
             // Queued frames drain first; the GET after that carries the close (§1.8).
             Lifecycle::Closing { .. } if !self.outbox.is_empty() => {
-                payload::encode(&self.outbox, &mut body);
+                let body = payload::encode_to_bytes(&self.outbox);
                 self.outbox.clear();
+                body
             }
             Lifecycle::Closing { reason, .. } => {
-                body.put_u8(PacketType::Noop.as_char());
-                body.put_u8(payload::SEPARATOR);
-                body.put_u8(PacketType::Close.as_char());
                 self.close_now(reason, PacketType::Close);
+                Bytes::from_static(b"6\x1e1")
             }
             Lifecycle::Open => {
                 let upgrading = match self.carrier {
@@ -675,19 +671,20 @@ impl Session {
                     Carrier::Polling => false,
                 };
                 if !self.outbox.is_empty() && self.carrier != Carrier::WebSocket {
-                    payload::encode(&self.outbox, &mut body);
+                    let body = payload::encode_to_bytes(&self.outbox);
                     self.outbox = VecDeque::new();
+                    body
                 } else if upgrading {
                     // Ends the poll so that the client can complete the upgrade (§1.6).
-                    body.put_u8(PacketType::Noop.as_char());
+                    Bytes::from_static(b"6")
                 } else {
                     // Not reached: `has_polling_response` checked the same.
                     return None;
                 }
             }
-        }
+        };
         self.get = Slot::Free;
-        Some(body.freeze())
+        Some(body)
     }
 
     /// The next output for the session's WebSocket, if any.

@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -22,8 +20,9 @@ use tokio_util::task::TaskTracker;
 use crate::config::EngineConfig;
 use crate::connection::{Connection, RemoteAddr, RequestInfo, SessionSlot, Shared};
 use crate::handler::Handler;
-use crate::response::{self, ResponseBody};
-use crate::{polling, websocket};
+use crate::polling::{self, Polling};
+use crate::response::{self, ResponseBody, ResponseFuture};
+use crate::websocket;
 
 /// How long [`Engine::close`] lets sessions flush before it drops them.
 pub const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -136,25 +135,68 @@ impl Engine {
         }
     }
 
-    /// Handles one HTTP request.
-    async fn handle<B>(inner: Arc<EngineInner>, request: Request<B>) -> Response<ResponseBody>
+    /// Handles one HTTP request: answered at once, or by a future for the polling
+    /// requests that must wait.
+    fn handle<B>(inner: &Arc<EngineInner>, request: Request<B>) -> ResponseFuture
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: fmt::Display,
     {
-        let origin = request.headers().get(header::ORIGIN).cloned();
         if !request.uri().path().starts_with(inner.config.path_prefix()) {
-            return response::plain(StatusCode::NOT_FOUND, "");
+            return response::plain(StatusCode::NOT_FOUND, "").into();
         }
-        let hook = inner.config.headers.clone();
-        let request_headers = hook.as_ref().map(|_| request.headers().clone());
-        let handshake = !request.uri().query().unwrap_or("").contains("sid=");
-        let mut response = route(&inner, request).await;
+        // An owned copy (cheap: the URI shares its bytes) so the query can outlive `request`.
+        let uri = request.uri().clone();
+        let query = Query::parse(uri.query().unwrap_or(""));
+        let finish = Finish {
+            origin: request.headers().get(header::ORIGIN).cloned(),
+            request_headers: inner
+                .config
+                .headers
+                .as_ref()
+                .map(|_| request.headers().clone()),
+            handshake: query.sid.is_none(),
+        };
+        match route(inner, request, &uri, &query) {
+            Polling::Answered(response) => finish.apply(inner, response).into(),
+            Polling::Waiting(get) => {
+                let inner = inner.clone();
+                ResponseFuture::waiting(async move {
+                    let response = get.answer(&inner).await;
+                    finish.apply(&inner, response)
+                })
+            }
+            Polling::Reading(post) => {
+                let inner = inner.clone();
+                ResponseFuture::waiting(async move {
+                    let response = post.answer().await;
+                    finish.apply(&inner, response)
+                })
+            }
+        }
+    }
+}
+
+/// What every answer gets once it is known: the CORS headers and the user's headers hook.
+struct Finish {
+    origin: Option<HeaderValue>,
+    /// A copy of the request's headers, kept only for the headers hook.
+    request_headers: Option<http::HeaderMap>,
+    /// The request names no session: its success is a handshake.
+    handshake: bool,
+}
+
+impl Finish {
+    fn apply(
+        self,
+        inner: &EngineInner,
+        mut response: Response<ResponseBody>,
+    ) -> Response<ResponseBody> {
         if let Some(cors) = &inner.config.cors {
-            response::apply_cors(cors, origin.as_ref(), response.headers_mut());
+            response::apply_cors(cors, self.origin.as_ref(), response.headers_mut());
         }
-        if let (Some(hook), Some(request_headers)) = (hook, request_headers) {
-            let initial = handshake && response.status().is_success()
+        if let (Some(hook), Some(request_headers)) = (&inner.config.headers, self.request_headers) {
+            let initial = self.handshake && response.status().is_success()
                 || response.status() == StatusCode::SWITCHING_PROTOCOLS;
             hook(&request_headers, response.headers_mut(), initial);
         }
@@ -169,15 +211,14 @@ where
 {
     type Response = Response<ResponseBody>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let inner = self.inner.clone();
-        Box::pin(async move { Ok(Self::handle(inner, request).await) })
+        Self::handle(&self.inner, request)
     }
 }
 
@@ -193,13 +234,12 @@ pub(crate) struct Query<'a> {
 impl<'a> Query<'a> {
     pub(crate) fn parse(query: &'a str) -> Self {
         let mut parsed = Self::default();
-        for pair in query.split('&') {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for (key, value) in pairs(query) {
             let slot = match key {
-                "EIO" => &mut parsed.eio,
-                "transport" => &mut parsed.transport,
-                "sid" => &mut parsed.sid,
-                "b64" => {
+                b"EIO" => &mut parsed.eio,
+                b"transport" => &mut parsed.transport,
+                b"sid" => &mut parsed.sid,
+                b"b64" => {
                     parsed.b64 = !value.is_empty() && value != "0" && value != "false";
                     continue;
                 }
@@ -212,14 +252,37 @@ impl<'a> Query<'a> {
     }
 }
 
-async fn route<B>(inner: &Arc<EngineInner>, request: Request<B>) -> Response<ResponseBody>
+/// The `key=value` pairs of a query, found in one pass over its bytes: every request
+/// is routed by its query, so this is kept cheaper than `str::split`.
+fn pairs(query: &str) -> impl Iterator<Item = (&[u8], &str)> {
+    let bytes = query.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let rest = bytes.get(start..).filter(|rest| !rest.is_empty())?;
+        let pair_start = start;
+        let end = start + rest.iter().position(|&b| b == b'&').unwrap_or(rest.len());
+        start = end + 1;
+        let pair = bytes.get(pair_start..end)?;
+        // `&` and `=` are ASCII, so the value's bounds fall on character boundaries.
+        Some(match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (pair.get(..at)?, query.get(pair_start + at + 1..end)?),
+            None => (pair, ""),
+        })
+    })
+}
+
+/// Routes a request to its transport; anything refused is answered at once.
+fn route<B>(
+    inner: &Arc<EngineInner>,
+    request: Request<B>,
+    uri: &http::Uri,
+    query: &Query<'_>,
+) -> Polling<B>
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: fmt::Display,
 {
     let wants_websocket = websocket::is_upgrade_request(request.headers());
-    // An owned copy (cheap: the URI shares its bytes) so the query can outlive `request`.
-    let uri = request.uri().clone();
     let reject = |code: ErrorCode, context: &'static str| {
         tracing::debug!(code = code.code(), context, %uri, "request rejected");
         if let Some(hook) = &inner.config.connection_error {
@@ -230,11 +293,12 @@ where
                 uri: uri.clone(),
             });
         }
-        if wants_websocket {
+        let answer = if wants_websocket {
             response::websocket_error(code.message())
         } else {
             response::error(code, None)
-        }
+        };
+        Polling::Answered(answer)
     };
     let request = if inner.config.middlewares.is_empty() {
         request
@@ -249,9 +313,8 @@ where
         Request::from_parts(parts, body)
     };
     if request.method() == Method::OPTIONS && inner.config.cors.is_some() {
-        return response::preflight(request.headers());
+        return response::preflight(request.headers()).into();
     }
-    let query = Query::parse(uri.query().unwrap_or(""));
     let Some(transport) = query
         .transport
         .and_then(Transport::parse)
@@ -279,13 +342,18 @@ where
             return reject(ErrorCode::BadRequest, "PROTOCOL_MISMATCH");
         }
         return match (transport, request.method()) {
-            (Transport::Polling, &Method::GET) => {
-                polling::get(inner, connection, request.headers()).await
+            (Transport::Polling, &Method::GET) => polling::get(
+                inner,
+                connection,
+                accepts_gzip(inner, request.headers()),
+                None,
+            ),
+            (Transport::Polling, &Method::POST) => polling::post(inner, connection, request),
+            (Transport::Polling, _) => {
+                response::plain(StatusCode::INTERNAL_SERVER_ERROR, "").into()
             }
-            (Transport::Polling, &Method::POST) => polling::post(inner, connection, request).await,
-            (Transport::Polling, _) => response::plain(StatusCode::INTERNAL_SERVER_ERROR, ""),
             (Transport::WebSocket, _) => {
-                websocket::upgrade(inner, Some(connection), request, &query)
+                websocket::upgrade(inner, Some(connection), request, query).into()
             }
         };
     }
@@ -309,11 +377,12 @@ where
                 uri: parts.uri.clone(),
             });
         }
-        return if wants_websocket {
+        let answer = if wants_websocket {
             response::websocket_error(ErrorCode::Forbidden.message())
         } else {
             response::error(ErrorCode::Forbidden, message.as_deref())
         };
+        return answer.into();
     }
     if query.eio != Some("4") {
         return reject(
@@ -325,24 +394,33 @@ where
         Transport::Polling => {
             let connection = match inner.open_session(Transport::Polling, &parts, query.b64) {
                 Ok(connection) => connection,
-                Err(error) => return error.response(false),
+                Err(error) => return error.response(false).into(),
             };
-            let mut answer = polling::get(inner, connection.clone(), &parts.headers).await;
-            if inner.config.cookie
-                && let Ok(cookie) = HeaderValue::from_str(&format!(
-                    "io={}; Path=/; HttpOnly; SameSite=Lax",
-                    connection.sid()
-                ))
-            {
-                answer.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
-            answer
+            let cookie = inner
+                .config
+                .cookie
+                .then(|| {
+                    let cookie = format!("io={}; Path=/; HttpOnly; SameSite=Lax", connection.sid());
+                    HeaderValue::from_str(&cookie).ok()
+                })
+                .flatten();
+            polling::get(
+                inner,
+                connection,
+                accepts_gzip(inner, &parts.headers),
+                cookie,
+            )
         }
         Transport::WebSocket => {
             let request = Request::from_parts(parts, body);
-            websocket::upgrade(inner, None, request, &query)
+            websocket::upgrade(inner, None, request, query).into()
         }
     }
+}
+
+/// Whether a GET's answer may be compressed: compression is on and the client takes gzip.
+fn accepts_gzip(inner: &EngineInner, headers: &http::HeaderMap) -> bool {
+    inner.config.http_compression.is_some() && response::accepts_gzip(headers)
 }
 
 /// Why a handshake could not open a session.
@@ -446,6 +524,14 @@ mod tests {
         assert_eq!(query.transport, Some("polling"));
         assert_eq!(query.sid, Some("x"));
         assert!(query.b64);
+        let odd = Query::parse("&&EIO&sid=&transport=pol=ling&x=1&b64");
+        assert_eq!(odd.eio, Some(""));
+        assert_eq!(odd.sid, Some(""));
+        assert_eq!(odd.transport, Some("pol=ling"));
+        assert!(!odd.b64);
+        let text = Query::parse("t=é&sid=ü1&EIO=4");
+        assert_eq!(text.sid, Some("ü1"));
+        assert_eq!(text.eio, Some("4"));
         let empty = Query::parse("");
         assert_eq!(empty.eio, None);
         assert!(!empty.b64);

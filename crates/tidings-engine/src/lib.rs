@@ -59,6 +59,6 @@ pub use connection::{Connection, RemoteAddr, RequestInfo, SendError};
 pub use engine::{CLOSE_GRACE, ConnectionError, Engine};
 pub use handler::Handler;
 pub use log::{FrameLog, LOG_CAPACITY};
-pub use response::{ResponseBody, accepts_gzip};
+pub use response::{ResponseBody, ResponseFuture, accepts_gzip};
 pub use serve::serve;
 pub use tidings_eio::{CloseReason, ErrorCode, Frame, Sid, Transport};

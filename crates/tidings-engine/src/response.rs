@@ -1,5 +1,11 @@
 //! The HTTP responses of the engine, with the reference server's headers.
 
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
@@ -10,6 +16,60 @@ use crate::config::Cors;
 
 /// The body type of every engine response.
 pub type ResponseBody = Full<Bytes>;
+
+/// The future of an engine response (the engine's `tower` service future).
+///
+/// Most requests are answered while the service is called, and then the future only
+/// holds the answer. Only a long-poll that must wait and a POST whose body is still to
+/// come keep a boxed future: a polling request allocates nothing else for its answer.
+#[must_use = "futures do nothing unless polled"]
+pub struct ResponseFuture(Answer);
+
+enum Answer {
+    /// The answer, until the future hands it out.
+    Ready(Option<Response<ResponseBody>>),
+    Waiting(Pin<Box<dyn Future<Output = Response<ResponseBody>> + Send>>),
+}
+
+impl ResponseFuture {
+    pub(crate) fn waiting(
+        future: impl Future<Output = Response<ResponseBody>> + Send + 'static,
+    ) -> Self {
+        Self(Answer::Waiting(Box::pin(future)))
+    }
+}
+
+impl From<Response<ResponseBody>> for ResponseFuture {
+    /// A future that is ready with `response`.
+    fn from(response: Response<ResponseBody>) -> Self {
+        Self(Answer::Ready(Some(response)))
+    }
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.0 {
+            Answer::Ready(Some(_)) => "ready",
+            Answer::Ready(None) => "done",
+            Answer::Waiting(_) => "waiting",
+        };
+        f.debug_tuple("ResponseFuture").field(&state).finish()
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<ResponseBody>, Infallible>;
+
+    /// Polling again after completion never completes, as allowed for futures.
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            Answer::Ready(answer) => answer
+                .take()
+                .map_or(Poll::Pending, |answer| Poll::Ready(Ok(answer))),
+            Answer::Waiting(future) => future.as_mut().poll(cx).map(Ok),
+        }
+    }
+}
 
 fn build(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ResponseBody> {
     let mut response = Response::new(Full::new(body));

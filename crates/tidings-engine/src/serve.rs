@@ -28,8 +28,8 @@ use crate::connection::RemoteAddr;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting and
-/// waits (up to 10 s) for in-flight requests. Each request carries its peer address as a
-/// [`RemoteAddr`] extension. Connection errors are logged at debug level and never stop
+/// waits (up to 10 s) for in-flight requests. Each request that can open a session (a GET
+/// whose query names no `sid`) carries its peer address as a [`RemoteAddr`] extension. Connection errors are logged at debug level and never stop
 /// the accept loop.
 ///
 /// Close the engine (for example with [`Engine::close`](crate::Engine::close)) before
@@ -78,7 +78,11 @@ where
         let hold = HoldUpgradeResponse(stream.hold.clone());
         let service = service.clone();
         let handler = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(RemoteAddr(peer));
+            // Only a GET without a session id can open a session, the one reader of the
+            // address; the others skip the extension (three allocations a request).
+            if may_open_session(&request) {
+                request.extensions_mut().insert(RemoteAddr(peer));
+            }
             // Only an upgrade can be held back; other requests skip the extension.
             if request.headers().contains_key(http::header::UPGRADE) {
                 request.extensions_mut().insert(hold.clone());
@@ -112,6 +116,14 @@ where
     connections.close();
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await;
     Ok(())
+}
+
+/// Whether `request` can open an Engine.IO session: a GET that names no session id.
+fn may_open_session<B>(request: &Request<B>) -> bool {
+    request.method() == http::Method::GET
+        && crate::engine::Query::parse(request.uri().query().unwrap_or(""))
+            .sid
+            .is_none()
 }
 
 /// Turns Nagle's algorithm off for every connection `listener` accepts, once: accepted
@@ -232,6 +244,26 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         (server, client)
+    }
+
+    #[test]
+    fn only_gets_without_a_session_id_get_the_peer_address() {
+        let request =
+            |method: &str, uri: &str| Request::builder().method(method).uri(uri).body(()).unwrap();
+        let may_open = |method, uri| may_open_session(&request(method, uri));
+        assert!(may_open("GET", "/socket.io/?EIO=4&transport=polling&t=1"));
+        assert!(may_open("GET", "/socket.io/?EIO=4&transport=websocket"));
+        assert!(may_open(
+            "GET",
+            "/socket.io/?EIO=4&transport=polling&xsid=1"
+        ));
+        assert!(may_open("GET", "/socket.io/"));
+        assert!(!may_open(
+            "GET",
+            "/socket.io/?EIO=4&transport=polling&sid=abc"
+        ));
+        assert!(!may_open("GET", "/socket.io/?sid=&EIO=4"));
+        assert!(!may_open("POST", "/socket.io/?EIO=4&transport=polling"));
     }
 
     #[tokio::test]

@@ -87,4 +87,4 @@ pub use reason::DisconnectReason;
 pub use server::{Server, SocketIoLayer, SocketIoMiddleware, SocketIoService};
 pub use socket::{IntoRooms, Socket, SocketEmitter};
 pub use tidings_eio::{CloseReason, Sid, Transport};
-pub use tidings_engine::{Connection, Cors};
+pub use tidings_engine::{Connection, Cors, ResponseFuture};

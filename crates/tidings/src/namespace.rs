@@ -416,7 +416,7 @@ impl Namespace {
     ) -> Result<Arc<[tidings_engine::Frame]>, EmitError> {
         let (data, attachments) = event_data(event, args);
         let packet = Packet::event(self.name(), data, attachments, id);
-        Ok(self.inner.parser.encode(&packet)?.into())
+        Ok(Arc::from(self.inner.parser.encode(&packet)?.as_slice()))
     }
 
     /// Sends an event with one ack id to every targeted socket and gathers the answers.

@@ -1,10 +1,14 @@
 //! The packet parsers: the default text parser, and msgpack behind a feature.
 
 use bytes::{BufMut, BytesMut};
+use smallvec::SmallVec;
 use tidings_engine::Frame;
 use tidings_sio::{DecodeError, Decoder, DecoderLimits, Packet};
 
 use crate::error::EmitError;
+
+/// The frames of one encoded packet: the packet, then its binary attachments.
+pub(crate) type Frames = SmallVec<[Frame; 1]>;
 
 /// How Socket.IO packets are written on the Engine.IO connection. Every server and client
 /// of one deployment must use the same parser.
@@ -20,21 +24,22 @@ pub enum Parser {
 }
 
 impl Parser {
-    /// Encodes a packet into the Engine.IO frames that carry it, in order.
-    pub(crate) fn encode(self, packet: &Packet) -> Result<Vec<Frame>, EmitError> {
+    /// Encodes a packet into the Engine.IO frames that carry it, in order. Most packets
+    /// are one frame, kept inline: no allocation besides the frame's bytes.
+    pub(crate) fn encode(self, packet: &Packet) -> Result<Frames, EmitError> {
         match self {
             Self::Default => {
                 let mut text = BytesMut::with_capacity(64);
                 text.put_u8(b'4');
                 packet.encode(&mut text);
-                let mut frames = Vec::with_capacity(1 + packet.attachments.len());
+                let mut frames = Frames::with_capacity(1 + packet.attachments.len());
                 frames.push(Frame::Text(text.freeze()));
                 frames.extend(packet.attachments.iter().cloned().map(Frame::Binary));
                 Ok(frames)
             }
             #[cfg(feature = "msgpack")]
             Self::MsgPack => tidings_sio::msgpack::encode(packet)
-                .map(|data| vec![Frame::Binary(data)])
+                .map(|data| smallvec::smallvec![Frame::Binary(data)])
                 .map_err(|_| EmitError::Encode),
         }
     }

@@ -15,7 +15,7 @@ use http::{Request, Response};
 use http_body::Body;
 use serde_json::Value;
 use tidings_eio::CloseReason;
-use tidings_engine::{Engine, ResponseBody};
+use tidings_engine::{Engine, ResponseBody, ResponseFuture};
 use tokio::sync::Notify;
 
 use crate::args::Args;
@@ -493,7 +493,7 @@ where
 {
     type Response = Response<ResponseBody>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -509,7 +509,7 @@ where
                 request.headers(),
             )
         {
-            return Box::pin(async move { Ok(response) });
+            return response.into();
         }
         let mut engine = self.server.inner.engine.clone();
         tower_service::Service::call(&mut engine, request)
