@@ -173,7 +173,13 @@ where
             .connection
             .update(|session, now| session.handle_post(&body, now))
         {
-            Ok(()) => response::post_ok(),
+            Ok(()) => {
+                // Let the tasks these packets woke run first (the handlers, then the
+                // pending GET they answered): the client gets what it waits for, an ack
+                // or a reply, before this `ok`.
+                tokio::task::yield_now().await;
+                response::post_ok()
+            }
             Err(error) => {
                 tracing::debug!(%sid, %error, "invalid post payload");
                 refusal(error)
