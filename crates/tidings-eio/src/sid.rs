@@ -8,6 +8,19 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 /// The number of characters of an id.
 pub const SID_LEN: usize = 20;
 
+/// Which bytes belong to the URL-safe base64 alphabet: one lookup per character, as every
+/// polling request parses the id of its query.
+const IN_ALPHABET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        byte += 1;
+    }
+    table
+};
+
 /// A session id: 20 characters of the URL-safe base64 alphabet.
 ///
 /// The same format serves the Engine.IO sid, the Socket.IO socket id and the recovery
@@ -31,7 +44,7 @@ impl Sid {
         let bytes: [u8; SID_LEN] = text.as_bytes().try_into().ok()?;
         bytes
             .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .all(|&b| IN_ALPHABET[usize::from(b)])
             .then_some(Self(bytes))
     }
 
@@ -71,5 +84,18 @@ mod tests {
         assert_eq!(Sid::parse("lv_VI97HAXpY6yYWAAA+"), None);
         assert_eq!(Sid::parse("lv_VI97HAXpY6yYWAAAC!"), None);
         assert!(Sid::parse("lv_VI97HAXpY6yYWAAAC").is_some());
+    }
+
+    #[test]
+    fn the_alphabet_is_exactly_url_safe_base64() {
+        let accepted: String = (0..=255u8)
+            .filter(|&b| IN_ALPHABET[usize::from(b)])
+            .map(char::from)
+            .collect();
+        assert_eq!(
+            accepted,
+            "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+        );
+        assert_eq!(Sid::parse("lv_VI97HAXpY6yYWAA\u{e9}"), None);
     }
 }
