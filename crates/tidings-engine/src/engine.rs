@@ -149,7 +149,11 @@ impl Engine {
         let uri = request.uri().clone();
         let query = Query::parse(uri.query().unwrap_or(""));
         let finish = Finish {
-            origin: request.headers().get(header::ORIGIN).cloned(),
+            origin: inner
+                .config
+                .cors
+                .as_ref()
+                .and_then(|_| request.headers().get(header::ORIGIN).cloned()),
             request_headers: inner
                 .config
                 .headers
@@ -159,17 +163,10 @@ impl Engine {
         };
         match route(inner, request, &uri, &query) {
             Polling::Answered(response) => finish.apply(inner, response).into(),
-            Polling::Waiting(get) => {
+            pending => {
                 let inner = inner.clone();
                 ResponseFuture::waiting(async move {
-                    let response = get.answer(&inner).await;
-                    finish.apply(&inner, response)
-                })
-            }
-            Polling::Reading(post) => {
-                let inner = inner.clone();
-                ResponseFuture::waiting(async move {
-                    let response = post.answer().await;
+                    let response = pending.answer(&inner).await;
                     finish.apply(&inner, response)
                 })
             }
@@ -179,6 +176,7 @@ impl Engine {
 
 /// What every answer gets once it is known: the CORS headers and the user's headers hook.
 struct Finish {
+    /// The request's `Origin`, kept only when CORS is configured.
     origin: Option<HeaderValue>,
     /// A copy of the request's headers, kept only for the headers hook.
     request_headers: Option<http::HeaderMap>,
@@ -342,12 +340,9 @@ where
             return reject(ErrorCode::BadRequest, "PROTOCOL_MISMATCH");
         }
         return match (transport, request.method()) {
-            (Transport::Polling, &Method::GET) => polling::get(
-                inner,
-                connection,
-                accepts_gzip(inner, request.headers()),
-                None,
-            ),
+            (Transport::Polling, &Method::GET) => {
+                polling::get(inner, connection, may_gzip(inner, request.headers()), None)
+            }
             (Transport::Polling, &Method::POST) => polling::post(inner, connection, request),
             (Transport::Polling, _) => {
                 response::plain(StatusCode::INTERNAL_SERVER_ERROR, "").into()
@@ -404,12 +399,7 @@ where
                     HeaderValue::from_str(&cookie).ok()
                 })
                 .flatten();
-            polling::get(
-                inner,
-                connection,
-                accepts_gzip(inner, &parts.headers),
-                cookie,
-            )
+            polling::get(inner, connection, may_gzip(inner, &parts.headers), cookie)
         }
         Transport::WebSocket => {
             let request = Request::from_parts(parts, body);
@@ -419,7 +409,7 @@ where
 }
 
 /// Whether a GET's answer may be compressed: compression is on and the client takes gzip.
-fn accepts_gzip(inner: &EngineInner, headers: &http::HeaderMap) -> bool {
+fn may_gzip(inner: &EngineInner, headers: &http::HeaderMap) -> bool {
     inner.config.http_compression.is_some() && response::accepts_gzip(headers)
 }
 

@@ -23,6 +23,24 @@ pub(crate) enum Polling<B> {
     Reading(PendingPost<B>),
 }
 
+impl<B> Polling<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: fmt::Display,
+{
+    /// The answer, once it is known.
+    ///
+    /// # Cancel safety
+    /// Dropping the future drops the request: see [`PendingGet`] and [`PendingPost`].
+    pub(crate) async fn answer(self, engine: &EngineInner) -> Response<ResponseBody> {
+        match self {
+            Self::Answered(answer) => answer,
+            Self::Waiting(get) => get.answer(engine).await,
+            Self::Reading(post) => post.answer().await,
+        }
+    }
+}
+
 impl<B> From<Response<ResponseBody>> for Polling<B> {
     fn from(answer: Response<ResponseBody>) -> Self {
         Self::Answered(answer)
@@ -67,10 +85,7 @@ pub(crate) struct PendingGet {
 
 impl PendingGet {
     /// Waits until the session has something for the GET, and answers it.
-    ///
-    /// # Cancel safety
-    /// Dropping the future drops the request: see [`PendingGet`].
-    pub(crate) async fn answer(mut self, engine: &EngineInner) -> Response<ResponseBody> {
+    async fn answer(mut self, engine: &EngineInner) -> Response<ResponseBody> {
         // Its own handle on the session, so that waiting does not borrow `self`.
         let connection = self.request.connection.clone();
         loop {
@@ -147,10 +162,7 @@ where
     B::Error: fmt::Display,
 {
     /// Reads the body (bounded by `maxPayload`) and hands its packets to the session.
-    ///
-    /// # Cancel safety
-    /// Dropping the future drops the request: see [`PendingPost`].
-    pub(crate) async fn answer(self) -> Response<ResponseBody> {
+    async fn answer(self) -> Response<ResponseBody> {
         let Self {
             mut request,
             body,

@@ -29,8 +29,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting and
 /// waits (up to 10 s) for in-flight requests. Each request that can open a session (a GET
-/// whose query names no `sid`) carries its peer address as a [`RemoteAddr`] extension. Connection errors are logged at debug level and never stop
-/// the accept loop.
+/// whose query names no `sid`) carries its peer address as a [`RemoteAddr`] extension.
+/// Connection errors are logged at debug level and never stop the accept loop.
 ///
 /// Close the engine (for example with [`Engine::close`](crate::Engine::close)) before
 /// `shutdown` completes, so that pending long-polls are answered.
