@@ -275,3 +275,60 @@ async fn engine_close_does_not_wait_for_clients_that_never_poll_again() {
         [CloseReason::ServerClose]
     );
 }
+
+/// The client should get what it waits for (here the echo, in practice an ack) before
+/// the `ok` of the POST that caused it. Drives the engine as a service on this test's
+/// single-threaded runtime, so the order in which the two answers complete is exact.
+#[tokio::test]
+async fn pending_get_is_answered_before_the_post_that_fed_it() {
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use http::Request;
+    use http_body_util::{BodyExt, Full};
+    use tower_service::Service;
+
+    fn request(method: &str, query: &str, body: &'static str) -> Request<Full<Bytes>> {
+        Request::builder()
+            .method(method)
+            .uri(format!("/engine.io/?{query}"))
+            .body(Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap()
+    }
+
+    let mut engine = tidings_engine::Engine::new(EngineConfig::default(), common::Echo::default());
+    let open = engine
+        .call(request("GET", "EIO=4&transport=polling", ""))
+        .await
+        .unwrap();
+    let open = open.into_body().collect().await.unwrap().to_bytes();
+    let sid = tidings_testkit::sid_of(std::str::from_utf8(&open).unwrap());
+    let query = Setup::poll_query(&sid);
+
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let answer = |mut engine: tidings_engine::Engine, method: &'static str, body| {
+        let finished = Arc::clone(&finished);
+        let pending = engine.call(request(method, &query, body));
+        tokio::spawn(async move {
+            let response = pending.await.unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            finished.lock().unwrap().push((method, body));
+        })
+    };
+    let get = answer(engine.clone(), "GET", "");
+    tokio::task::yield_now().await;
+    assert!(
+        finished.lock().unwrap().is_empty(),
+        "the GET waits for a packet"
+    );
+    let post = answer(engine.clone(), "POST", "4hello");
+    post.await.unwrap();
+    get.await.unwrap();
+    assert_eq!(
+        *finished.lock().unwrap(),
+        [
+            ("GET", Bytes::from_static(b"4hello")),
+            ("POST", Bytes::from_static(b"ok"))
+        ]
+    );
+}
