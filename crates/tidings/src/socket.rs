@@ -77,7 +77,9 @@ pub(crate) struct SocketInner {
 
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<Box<str>, EventHandler>,
+    /// Looked up by every incoming event; the names are the application's own, so a
+    /// fast seeded hash does instead of SipHash.
+    events: HashMap<Box<str>, EventHandler, foldhash::fast::RandomState>,
     /// Listeners most sockets never set, kept out of line so that they cost one pointer.
     extras: Option<Box<Extras>>,
 }
