@@ -291,15 +291,25 @@ pub(crate) async fn polling_connect(http: &mut HttpConn) -> anyhow::Result<Strin
     let path = polling_path(&sid);
     http.request(&path, Some(&sio_connect())).await?;
     // The reply may come in the first GET or a later one (bounded by the caller's timeout).
+    // A ping may come first (socketioxide sends one at once): it must be answered, or the
+    // server closes the session a ping timeout later.
     for _ in 0..10 {
         let body = http.request(&path, None).await?;
         let payload = tidings_eio::payload::decode(&body).context("polling payload")?;
+        let mut connected = false;
         for packet in payload {
-            if let EioPacket::Message(sio) = packet
-                && is_connect_reply(&format!("4{sio}"))?
-            {
-                return Ok(sid);
+            match packet {
+                EioPacket::Ping(_) => {
+                    http.request(&path, Some(b"3")).await?;
+                }
+                EioPacket::Message(sio) if is_connect_reply(&format!("4{sio}"))? => {
+                    connected = true;
+                }
+                _ => {}
             }
+        }
+        if connected {
+            return Ok(sid);
         }
     }
     bail!("no connect reply over polling")
@@ -325,8 +335,14 @@ pub(crate) async fn open(
             let mut conn = WsConn::upgrade(stream, &host, &path, seed).await?;
             open_sid(&conn.recv_text().await?)?;
             conn.send(Opcode::Text, &sio_connect()).await?;
-            while !is_connect_reply(&conn.recv_text().await?)? {}
-            Ok(conn)
+            loop {
+                let text = conn.recv_text().await?;
+                if matches!(EioPacket::decode_text(&text), Ok(EioPacket::Ping(_))) {
+                    conn.send(Opcode::Text, b"3").await?;
+                } else if is_connect_reply(&text)? {
+                    return Ok(conn);
+                }
+            }
         }
         Mode::Upgrade => {
             let mut http = HttpConn::new(tcp_connect(source, target).await?, &host);

@@ -7,7 +7,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
@@ -55,7 +55,7 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let nodelay_inherited = set_nodelay_for_all(&listener);
-    let draining = CancellationToken::new();
+    let drain = Arc::new(DrainSignal::default());
     let connections = TaskTracker::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -96,26 +96,77 @@ where
         let connection = http1::Builder::new()
             .serve_connection(TokioIo::new(stream), handler)
             .with_upgrades();
-        let draining = draining.clone();
+        let drain = drain.clone();
         connections.spawn(async move {
-            let mut connection = std::pin::pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                () = draining.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
+            let connection = std::pin::pin!(connection);
+            let result = drain
+                .run(connection, |connection| connection.graceful_shutdown())
+                .await;
             if let Err(error) = result {
                 tracing::debug!(%peer, %error, "http connection ended with an error");
             }
         });
     }
     drop(listener);
-    draining.cancel();
+    drain.start();
     connections.close();
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await;
     Ok(())
+}
+
+/// Tells every connection to finish its request in flight and close. A connection checks
+/// one flag when it wakes, and registers for the signal again only when its waker
+/// changes: a `CancellationToken` polled beside each connection took two locks on every
+/// wake-up of every connection.
+#[derive(Default)]
+struct DrainSignal {
+    started: AtomicBool,
+    notify: Notify,
+}
+
+impl DrainSignal {
+    fn start(&self) {
+        self.started.store(true, Ordering::Release);
+        self.notify.notify_waiters();
+    }
+
+    /// Runs `connection` to its end, calling `shut_down` on it once the drain starts.
+    async fn run<C: Future>(
+        &self,
+        mut connection: Pin<&mut C>,
+        shut_down: impl FnOnce(Pin<&mut C>),
+    ) -> C::Output {
+        let mut signal = std::pin::pin!(self.notify.notified());
+        let mut registered: Option<Waker> = None;
+        let ended = poll_fn(|cx| {
+            if let Poll::Ready(output) = connection.as_mut().poll(cx) {
+                return Poll::Ready(Some(output));
+            }
+            if !registered
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()))
+            {
+                // Registers this waker; a signal given before completes it at once.
+                if signal.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                registered = Some(cx.waker().clone());
+            }
+            if self.started.load(Ordering::Acquire) {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        match ended {
+            Some(output) => output,
+            None => {
+                shut_down(connection.as_mut());
+                connection.await
+            }
+        }
+    }
 }
 
 /// Whether `request` can open an Engine.IO session: a GET that names no session id.
@@ -244,6 +295,63 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         (server, client)
+    }
+
+    /// A connection that runs until it is told to shut down.
+    #[derive(Default)]
+    struct FakeConnection {
+        shut_down: bool,
+    }
+
+    impl Future for FakeConnection {
+        type Output = &'static str;
+
+        fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<&'static str> {
+            if self.shut_down {
+                Poll::Ready("shut down")
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    fn shut_down(connection: Pin<&mut FakeConnection>) {
+        connection.get_mut().shut_down = true;
+    }
+
+    #[tokio::test]
+    async fn drain_shuts_down_a_running_connection() {
+        let drain = Arc::new(DrainSignal::default());
+        let running = tokio::spawn({
+            let drain = drain.clone();
+            async move {
+                let connection = std::pin::pin!(FakeConnection::default());
+                drain.run(connection, shut_down).await
+            }
+        });
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!running.is_finished(), "no drain yet");
+        drain.start();
+        let ended = tokio::time::timeout(Duration::from_secs(5), running).await;
+        assert_eq!(ended.expect("woken by the drain").unwrap(), "shut down");
+    }
+
+    #[tokio::test]
+    async fn drain_started_before_a_connection_shuts_it_down_at_once() {
+        let drain = DrainSignal::default();
+        drain.start();
+        let connection = std::pin::pin!(FakeConnection::default());
+        assert_eq!(drain.run(connection, shut_down).await, "shut down");
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_ends_on_its_own_is_not_shut_down() {
+        let drain = DrainSignal::default();
+        let connection = std::pin::pin!(std::future::ready("ended"));
+        let output = drain.run(connection, |_| panic!("not shut down")).await;
+        assert_eq!(output, "ended");
     }
 
     #[test]
