@@ -988,6 +988,49 @@ fn table(plan: &Plan, specs: &[PeerSpec], medians: &[BTreeMap<&'static str, f64>
     out
 }
 
+/// The echo rows run by run, in the order the runs were made: their medians move the
+/// most between tables, and the spread shows how far.
+fn echo_runs_table(plan: &Plan, specs: &[PeerSpec], results: &[Vec<Values>]) -> String {
+    let mut out = String::from("| echo metric, each run |");
+    for spec in specs {
+        let _ = write!(out, " {} |", spec.label);
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(specs.len()));
+    out.push('\n');
+    let echo_metrics = METRICS
+        .iter()
+        .filter(|metric| metric.key.starts_with("ew.") || metric.key.starts_with("ep."));
+    for metric in echo_metrics {
+        if results
+            .iter()
+            .flatten()
+            .all(|values| !values.contains_key(metric.key))
+        {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "| {} |",
+            metric.label.replace("{ec}", &plan.echo_clients.to_string())
+        );
+        for runs in results {
+            let each: Vec<String> = runs
+                .iter()
+                .map(|values| {
+                    values.get(metric.key).map_or_else(
+                        || "–".to_owned(),
+                        |&value| format_value(value, metric.digits),
+                    )
+                })
+                .collect();
+            let _ = write!(out, " {} |", each.join(" / "));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn command_output(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
@@ -1205,6 +1248,10 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     report.push_str(&environment(node_dir.as_deref()));
     report.push('\n');
     report.push_str(&table(&plan, &specs, &medians));
+    if runs > 1 {
+        report.push('\n');
+        report.push_str(&echo_runs_table(&plan, &specs, &results));
+    }
     if !suite.notes.is_empty() {
         report.push_str("\nNotes:\n");
         for note in &suite.notes {
@@ -1278,5 +1325,31 @@ mod tests {
         );
         assert!(text.contains("| broadcast to 1k clients: server CPU per delivery (µs) | 1.00 | 4.00 | 0.25 | ≤ 0.5 |"), "{text}");
         assert!(!text.contains("echo"));
+    }
+
+    #[test]
+    fn echo_runs_are_listed_in_order() {
+        let spec = |kind, label| PeerSpec {
+            kind,
+            label,
+            command: Vec::new(),
+            cpus: "0",
+        };
+        let specs = [spec(Kind::Tidings(1), "T"), spec(Kind::Node, "N")];
+        let run = |cpu: f64| Values::from([("ew.cpu", cpu), ("b1.cpu", 9.0)]);
+        let text = echo_runs_table(
+            &Plan::new(false),
+            &specs,
+            &[vec![run(30.0), run(32.5)], vec![run(60.0)]],
+        );
+        assert!(
+            text.starts_with("| echo metric, each run | T | N |\n|---|---:|---:|\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| echo over WebSocket: server CPU per echo (µs) | 30.0 / 32.5 | 60.0 |"),
+            "{text}"
+        );
+        assert!(!text.contains("broadcast"), "{text}");
     }
 }
