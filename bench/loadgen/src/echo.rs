@@ -1,7 +1,9 @@
 //! `tidings-loadgen echo`: C clients each emit `echo` with an ack at a fixed rate, send
 //! times spread evenly over the period, over WebSocket or long-polling. The round trip
 //! runs from just before the send to the arrival of the ack; samples sent during the
-//! warm-up are dropped. Prints `echo <sent> <acked> <errors>` and `hist <histogram>`.
+//! warm-up are dropped. Prints `echo <sent> <acked> <errors>`, `hist <histogram>` and
+//! `slow <ms>:<µs>,…`: each measured round trip of 1 ms or more (the first 2,000), with
+//! when it was sent, counted from the start of the window.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -43,7 +45,14 @@ struct Totals {
     errors: u64,
     first_error: Option<String>,
     rtt: Histogram,
+    /// Measured round trips of 1 ms or more, as (ms since the window opened, µs), the
+    /// first `MAX_SLOW`: whether they come in bursts says if the server stalled.
+    slow: Vec<(u64, u64)>,
 }
+
+/// Round trips from this many µs up are listed one by one.
+const SLOW_MICROS: u64 = 1_000;
+const MAX_SLOW: usize = 2_000;
 
 /// The Engine.IO message of an `echo` event with ack `id`.
 fn echo_message(id: u64) -> Vec<u8> {
@@ -79,7 +88,13 @@ fn record(totals: &Mutex<Totals>, schedule: &Schedule, sent_at: Instant, acked_a
     totals.acked += 1;
     if sent_at >= schedule.measure_from {
         let micros = acked_at.saturating_duration_since(sent_at).as_micros();
-        totals.rtt.record(u64::try_from(micros).unwrap_or(u64::MAX));
+        let micros = u64::try_from(micros).unwrap_or(u64::MAX);
+        totals.rtt.record(micros);
+        if micros >= SLOW_MICROS && totals.slow.len() < MAX_SLOW {
+            let since = sent_at.saturating_duration_since(schedule.measure_from);
+            let millis = u64::try_from(since.as_millis()).unwrap_or(u64::MAX);
+            totals.slow.push((millis, micros));
+        }
     }
 }
 
@@ -263,6 +278,12 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<()> {
         println!("error {error}");
     }
     println!("hist {}", totals.rtt.to_line());
+    let slow: Vec<String> = totals
+        .slow
+        .iter()
+        .map(|(millis, micros)| format!("{millis}:{micros}"))
+        .collect();
+    println!("slow {}", slow.join(","));
     Ok(())
 }
 
@@ -293,5 +314,31 @@ mod tests {
         assert_eq!(pending.take(2), Some(now + Duration::from_millis(1)));
         assert_eq!(pending.take(2), None);
         assert_eq!(pending.take(1), Some(now));
+    }
+
+    #[test]
+    fn slow_round_trips_are_listed_with_their_send_time() {
+        let start = Instant::now();
+        let schedule = Schedule {
+            start,
+            period: Duration::from_millis(100),
+            measure_from: start + Duration::from_secs(1),
+            stop: start + Duration::from_secs(5),
+        };
+        let totals = Mutex::new(Totals::default());
+        // Sent during the warm-up: counted, not measured.
+        record(&totals, &schedule, start, start + Duration::from_millis(5));
+        let sent = schedule.measure_from + Duration::from_millis(250);
+        record(&totals, &schedule, sent, sent + Duration::from_micros(999));
+        record(
+            &totals,
+            &schedule,
+            sent,
+            sent + Duration::from_micros(1_500),
+        );
+        let totals = totals.into_inner().unwrap();
+        assert_eq!(totals.acked, 3);
+        assert_eq!(totals.rtt.count(), 2);
+        assert_eq!(totals.slow, [(250, 1_500)]);
     }
 }

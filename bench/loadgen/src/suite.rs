@@ -333,6 +333,8 @@ struct Suite {
     failures: Vec<String>,
     /// Partial failures worth a note (some connections failed, deliveries missing).
     notes: Vec<String>,
+    /// Each echo run's slow round trips (`<peer> <transport> <ms>:<µs>,…`), in run order.
+    slow_round_trips: Vec<String>,
 }
 
 impl Suite {
@@ -644,6 +646,11 @@ impl Suite {
             eprintln!("suite: {note}");
             self.notes.push(note);
         }
+        self.slow_round_trips.push(format!(
+            "{} {transport} {}",
+            spec.label,
+            line("slow ").unwrap_or("")
+        ));
         let prefix = if transport == "ws" { "ew" } else { "ep" };
         for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9)] {
             values.insert(key(prefix, name), rtt.percentile(p).unwrap_or(0) as f64);
@@ -1165,6 +1172,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         plan: plan.clone(),
         failures: Vec::new(),
         notes: Vec::new(),
+        slow_round_trips: Vec::new(),
     };
     let started = Instant::now();
     let load_before = procfs::load_average();
@@ -1267,6 +1275,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     println!("{report}");
     if let Ok(out) = args.value("out") {
         std::fs::write(&out, &report).with_context(|| format!("cannot write {out}"))?;
+        let slow = format!("{out}.slow.txt");
+        std::fs::write(&slow, suite.slow_round_trips.join("\n") + "\n")
+            .with_context(|| format!("cannot write {slow}"))?;
     }
     if suite.failures.is_empty() {
         Ok(())
