@@ -903,24 +903,26 @@ fn size_label(count: usize) -> String {
     }
 }
 
+/// A metric's label with the plan's sizes filled in.
+fn row_label(plan: &Plan, label: &str) -> String {
+    let steps = &plan.idle_steps;
+    label
+        .replace("{s1}", &size_label(steps[steps.len() - 2]))
+        .replace("{s2}", &size_label(steps[steps.len() - 1]))
+        .replace(
+            "{b1}",
+            &format!("{} clients", size_label(plan.broadcasts[0].0)),
+        )
+        .replace(
+            "{b10}",
+            &format!("{} clients", size_label(plan.broadcasts[1].0)),
+        )
+        .replace("{ec}", &plan.echo_clients.to_string())
+}
+
 /// Renders the table: one row per metric, one column per peer, then the ratios of the
 /// first Tidings column to each other peer.
 fn table(plan: &Plan, specs: &[PeerSpec], medians: &[BTreeMap<&'static str, f64>]) -> String {
-    let steps = &plan.idle_steps;
-    let substitute = |label: &str| {
-        label
-            .replace("{s1}", &size_label(steps[steps.len() - 2]))
-            .replace("{s2}", &size_label(steps[steps.len() - 1]))
-            .replace(
-                "{b1}",
-                &format!("{} clients", size_label(plan.broadcasts[0].0)),
-            )
-            .replace(
-                "{b10}",
-                &format!("{} clients", size_label(plan.broadcasts[1].0)),
-            )
-            .replace("{ec}", &plan.echo_clients.to_string())
-    };
     let reference = specs
         .iter()
         .position(|spec| matches!(spec.kind, Kind::Tidings(_)));
@@ -954,7 +956,7 @@ fn table(plan: &Plan, specs: &[PeerSpec], medians: &[BTreeMap<&'static str, f64>
         {
             continue;
         }
-        let _ = write!(out, "| {} |", substitute(metric.label));
+        let _ = write!(out, "| {} |", row_label(plan, metric.label));
         for values in medians {
             match values.get(metric.key) {
                 Some(&value) => {
@@ -1016,11 +1018,7 @@ fn echo_runs_table(plan: &Plan, specs: &[PeerSpec], results: &[Vec<Values>]) -> 
         {
             continue;
         }
-        let _ = write!(
-            out,
-            "| {} |",
-            metric.label.replace("{ec}", &plan.echo_clients.to_string())
-        );
+        let _ = write!(out, "| {} |", row_label(plan, metric.label));
         for runs in results {
             let each: Vec<String> = runs
                 .iter()
@@ -1315,16 +1313,21 @@ mod tests {
         assert_eq!(size_label(300), "300");
     }
 
-    #[test]
-    fn table_has_ratios_against_the_first_tidings_column() {
-        let plan = Plan::new(false);
+    /// Two peers for the table tests: Tidings labelled T and Node labelled N.
+    fn tidings_and_node() -> [PeerSpec; 2] {
         let spec = |kind, label| PeerSpec {
             kind,
             label,
             command: Vec::new(),
             cpus: "0",
         };
-        let specs = [spec(Kind::Tidings(1), "T"), spec(Kind::Node, "N")];
+        [spec(Kind::Tidings(1), "T"), spec(Kind::Node, "N")]
+    }
+
+    #[test]
+    fn table_has_ratios_against_the_first_tidings_column() {
+        let plan = Plan::new(false);
+        let specs = tidings_and_node();
         let mut tidings = BTreeMap::new();
         tidings.insert("b1.cpu", 1.0);
         let mut node = BTreeMap::new();
@@ -1340,13 +1343,7 @@ mod tests {
 
     #[test]
     fn echo_runs_are_listed_in_order() {
-        let spec = |kind, label| PeerSpec {
-            kind,
-            label,
-            command: Vec::new(),
-            cpus: "0",
-        };
-        let specs = [spec(Kind::Tidings(1), "T"), spec(Kind::Node, "N")];
+        let specs = tidings_and_node();
         let run = |cpu: f64| Values::from([("ew.cpu", cpu), ("b1.cpu", 9.0)]);
         let text = echo_runs_table(
             &Plan::new(false),
