@@ -29,6 +29,51 @@ const PER_WORKER: usize = 10_000;
 /// Handshakes in flight per worker.
 const CONCURRENCY: usize = 200;
 
+/// How a child process is scheduled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Priority {
+    /// The default time-sharing class.
+    Normal,
+    /// `SCHED_FIFO` priority 1: a latency run is not preempted by ordinary processes of
+    /// the machine (on the development VM, its agent wakes once a second and holds a
+    /// core for ~3.4 ms at nice −10). Servers and generator get it alike.
+    Realtime,
+}
+
+impl Priority {
+    /// `Realtime` when `chrt -f 1` works here (it needs `CAP_SYS_NICE`), else `Normal`.
+    fn best_available() -> Self {
+        let works = Command::new("chrt")
+            .args(["-f", "1", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if works { Self::Realtime } else { Self::Normal }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Normal => "normal priority (`chrt -f` not permitted here)",
+            Self::Realtime => "`SCHED_FIFO` priority 1 for the server and the generator",
+        }
+    }
+}
+
+/// `program` pinned to `cpus` with `priority`: `[chrt -f 1] taskset -c <cpus> <program>`.
+fn pinned(cpus: &str, priority: Priority, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = match priority {
+        Priority::Normal => Command::new("taskset"),
+        Priority::Realtime => {
+            let mut chrt = Command::new("chrt");
+            chrt.args(["-f", "1", "taskset"]);
+            chrt
+        }
+    };
+    command.args(["-c", cpus]).arg(program);
+    command
+}
+
 /// Sizes of one run of the scenarios.
 #[derive(Clone, Debug)]
 struct Plan {
@@ -115,12 +160,15 @@ fn free_port() -> anyhow::Result<SocketAddr> {
 }
 
 impl Peer {
-    fn start(spec: &PeerSpec, max_seconds: u64) -> anyhow::Result<Self> {
+    fn start(spec: &PeerSpec, max_seconds: u64, priority: Priority) -> anyhow::Result<Self> {
         let addr = free_port()?;
         let admin = free_port()?;
-        let child = Command::new("taskset")
-            .args(["-c", spec.cpus])
-            .args(&spec.command)
+        let (program, args) = spec
+            .command
+            .split_first()
+            .context("a peer command is never empty")?;
+        let child = pinned(spec.cpus, priority, program)
+            .args(args)
             .args(["--addr", &addr.to_string(), "--admin", &admin.to_string()])
             .args(["--max-seconds", &max_seconds.to_string()])
             .env("RUST_LOG", "warn")
@@ -192,9 +240,7 @@ struct Report {
 
 impl Worker {
     fn spawn(loadgen: &Path, args: &[String]) -> anyhow::Result<Self> {
-        let mut child = Command::new("taskset")
-            .args(["-c", CLIENT_CPUS])
-            .arg(loadgen)
+        let mut child = pinned(CLIENT_CPUS, Priority::Normal, loadgen)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -335,6 +381,8 @@ struct Suite {
     notes: Vec<String>,
     /// Each echo run's slow round trips (`<peer> <transport> <ms>:<µs>,…`), in run order.
     slow_round_trips: Vec<String>,
+    /// How the echo scenarios' server and client are scheduled.
+    echo_priority: Priority,
 }
 
 impl Suite {
@@ -407,7 +455,7 @@ impl Suite {
 
     /// Idle connections: RSS per connection and setup CPU, over the steps of the plan.
     fn idle(&mut self, spec: &PeerSpec, mode: &str, values: &mut Values) -> anyhow::Result<()> {
-        let peer = Peer::start(spec, self.plan.worker_seconds + 60)?;
+        let peer = Peer::start(spec, self.plan.worker_seconds + 60, Priority::Normal)?;
         thread::sleep(self.plan.settle);
         let base = peer.rss()?;
         let slab_base = procfs::slab_kib();
@@ -487,7 +535,7 @@ impl Suite {
         values: &mut Values,
     ) -> anyhow::Result<()> {
         let (clients, count, batch) = self.plan.broadcasts[which];
-        let peer = Peer::start(spec, self.plan.worker_seconds + 60)?;
+        let peer = Peer::start(spec, self.plan.worker_seconds + 60, Priority::Normal)?;
         let mode = if spec.speaks_socketio() { "ws" } else { "raw" };
         let (mut workers, open, _) = self.connect(spec.label, &peer, mode, clients, 0)?;
         thread::sleep(Duration::from_millis(500));
@@ -580,11 +628,9 @@ impl Suite {
         transport: &str,
         values: &mut Values,
     ) -> anyhow::Result<()> {
-        let peer = Peer::start(spec, self.plan.worker_seconds + 60)?;
+        let peer = Peer::start(spec, self.plan.worker_seconds + 60, self.echo_priority)?;
         let window = CpuWindow::start(&peer, &[]);
-        let output = Command::new("taskset")
-            .args(["-c", CLIENT_CPUS])
-            .arg(&self.loadgen)
+        let output = pinned(CLIENT_CPUS, self.echo_priority, &self.loadgen)
             .args([
                 "echo",
                 "--target",
@@ -1171,6 +1217,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         failures: Vec::new(),
         notes: Vec::new(),
         slow_round_trips: Vec::new(),
+        echo_priority: Priority::best_available(),
     };
     let started = Instant::now();
     let load_before = procfs::load_average();
@@ -1252,6 +1299,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         procfs::load_average(),
     );
     report.push_str(&environment(node_dir.as_deref()));
+    let _ = writeln!(report, "- echo runs: {}", suite.echo_priority.describe());
     report.push('\n');
     report.push_str(&table(&plan, &specs, &medians));
     if runs > 1 {
@@ -1287,6 +1335,24 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinned_commands_put_chrt_before_taskset() {
+        let words = |command: &Command| -> Vec<String> {
+            std::iter::once(command.get_program())
+                .chain(command.get_args())
+                .map(|word| word.to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            words(&pinned("0", Priority::Normal, "peer")),
+            ["taskset", "-c", "0", "peer"]
+        );
+        assert_eq!(
+            words(&pinned("1", Priority::Realtime, "loadgen")),
+            ["chrt", "-f", "1", "taskset", "-c", "1", "loadgen"]
+        );
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {
