@@ -36,7 +36,10 @@ enum Priority {
     Normal,
     /// `SCHED_FIFO` priority 1: a latency run is not preempted by ordinary processes of
     /// the machine (on the development VM, its agent wakes once a second and holds a
-    /// core for ~3.4 ms at nice −10). Servers and generator get it alike.
+    /// core for ~3.4 ms at nice −10). Only for servers that do their work on one thread:
+    /// threads of one process that share a core under `SCHED_FIFO` are not time-sliced,
+    /// and Node's helper threads then spin (980 µs of CPU per polling echo instead of
+    /// 130).
     Realtime,
 }
 
@@ -50,13 +53,6 @@ impl Priority {
             .status()
             .is_ok_and(|status| status.success());
         if works { Self::Realtime } else { Self::Normal }
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            Self::Normal => "normal priority (`chrt -f` not permitted here)",
-            Self::Realtime => "`SCHED_FIFO` priority 1 for the server and the generator",
-        }
     }
 }
 
@@ -139,6 +135,8 @@ struct PeerSpec {
     command: Vec<String>,
     /// `taskset` CPU list.
     cpus: &'static str,
+    /// Does all its work on one thread, so its echo runs may use `Priority::Realtime`.
+    one_thread: bool,
 }
 
 impl PeerSpec {
@@ -381,11 +379,20 @@ struct Suite {
     notes: Vec<String>,
     /// Each echo run's slow round trips (`<peer> <transport> <ms>:<µs>,…`), in run order.
     slow_round_trips: Vec<String>,
-    /// How the echo scenarios' server and client are scheduled.
-    echo_priority: Priority,
+    /// The best priority for echo runs this machine permits.
+    realtime: Priority,
 }
 
 impl Suite {
+    /// How the server and the client of `spec`'s echo runs are scheduled.
+    fn echo_priority(&self, spec: &PeerSpec) -> Priority {
+        if spec.one_thread {
+            self.realtime
+        } else {
+            Priority::Normal
+        }
+    }
+
     fn worker_args(&self, peer: &Peer, mode: &str, count: usize, offset: usize) -> Vec<String> {
         [
             "worker",
@@ -628,9 +635,10 @@ impl Suite {
         transport: &str,
         values: &mut Values,
     ) -> anyhow::Result<()> {
-        let peer = Peer::start(spec, self.plan.worker_seconds + 60, self.echo_priority)?;
+        let priority = self.echo_priority(spec);
+        let peer = Peer::start(spec, self.plan.worker_seconds + 60, priority)?;
         let window = CpuWindow::start(&peer, &[]);
-        let output = pinned(CLIENT_CPUS, self.echo_priority, &self.loadgen)
+        let output = pinned(CLIENT_CPUS, priority, &self.loadgen)
             .args([
                 "echo",
                 "--target",
@@ -1138,6 +1146,35 @@ fn environment(node_dir: Option<&Path>) -> String {
     out
 }
 
+/// The header line saying how each peer's echo runs were scheduled.
+fn echo_priorities(suite: &Suite, specs: &[PeerSpec]) -> String {
+    let labels = |priority: Priority| -> Vec<&str> {
+        specs
+            .iter()
+            .filter(|spec| spec.speaks_socketio() && suite.echo_priority(spec) == priority)
+            .map(|spec| spec.label)
+            .collect()
+    };
+    let mut parts = Vec::new();
+    let realtime = labels(Priority::Realtime);
+    if !realtime.is_empty() {
+        parts.push(format!(
+            "`SCHED_FIFO` priority 1 for the server and the generator ({})",
+            realtime.join(", ")
+        ));
+    }
+    let normal = labels(Priority::Normal);
+    if !normal.is_empty() {
+        let why = if suite.realtime == Priority::Realtime {
+            "more than one thread on the server's core"
+        } else {
+            "`chrt -f` is not permitted here"
+        };
+        parts.push(format!("normal priority ({}: {why})", normal.join(", ")));
+    }
+    parts.join("; ")
+}
+
 /// Runs the suite (see the module docs); `args` as `main` documents.
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let quick = args.flag("quick");
@@ -1151,6 +1188,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             label: "Tidings 1w",
             command: vec![peer.clone(), "--workers".into(), "1".into()],
             cpus: SERVER_CPUS,
+            one_thread: true,
         });
         if !quick {
             specs.push(PeerSpec {
@@ -1158,6 +1196,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                 label: "Tidings 2w",
                 command: vec![peer, "--workers".into(), "2".into()],
                 cpus: "0,1",
+                one_thread: false,
             });
         }
     }
@@ -1172,6 +1211,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                 dir.join("server.js").display().to_string(),
             ],
             cpus: SERVER_CPUS,
+            one_thread: false,
         });
     }
     if let Ok(peer) = args.value("socketioxide-peer") {
@@ -1180,6 +1220,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             label: "socketioxide",
             command: vec![peer, "--workers".into(), "1".into()],
             cpus: SERVER_CPUS,
+            one_thread: true,
         });
     }
     if let Ok(peer) = args.value("floor-peer") {
@@ -1188,6 +1229,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             label: "floor",
             command: vec![peer, "--workers".into(), "1".into()],
             cpus: SERVER_CPUS,
+            one_thread: true,
         });
     }
     if let Ok(only) = args.value("only") {
@@ -1217,7 +1259,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         failures: Vec::new(),
         notes: Vec::new(),
         slow_round_trips: Vec::new(),
-        echo_priority: Priority::best_available(),
+        realtime: Priority::best_available(),
     };
     let started = Instant::now();
     let load_before = procfs::load_average();
@@ -1299,7 +1341,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         procfs::load_average(),
     );
     report.push_str(&environment(node_dir.as_deref()));
-    let _ = writeln!(report, "- echo runs: {}", suite.echo_priority.describe());
+    let _ = writeln!(report, "- echo runs: {}", echo_priorities(&suite, &specs));
     report.push('\n');
     report.push_str(&table(&plan, &specs, &medians));
     if runs > 1 {
@@ -1386,8 +1428,35 @@ mod tests {
             label,
             command: Vec::new(),
             cpus: "0",
+            one_thread: kind != Kind::Node,
         };
         [spec(Kind::Tidings(1), "T"), spec(Kind::Node, "N")]
+    }
+
+    #[test]
+    fn only_one_thread_servers_get_realtime_echo_runs() {
+        let specs = tidings_and_node();
+        let mut suite = Suite {
+            loadgen: PathBuf::new(),
+            plan: Plan::new(true),
+            failures: Vec::new(),
+            notes: Vec::new(),
+            slow_round_trips: Vec::new(),
+            realtime: Priority::Realtime,
+        };
+        assert_eq!(suite.echo_priority(&specs[0]), Priority::Realtime);
+        assert_eq!(suite.echo_priority(&specs[1]), Priority::Normal);
+        assert_eq!(
+            echo_priorities(&suite, &specs),
+            "`SCHED_FIFO` priority 1 for the server and the generator (T); \
+             normal priority (N: more than one thread on the server's core)"
+        );
+        suite.realtime = Priority::Normal;
+        assert_eq!(suite.echo_priority(&specs[0]), Priority::Normal);
+        assert_eq!(
+            echo_priorities(&suite, &specs),
+            "normal priority (T, N: `chrt -f` is not permitted here)"
+        );
     }
 
     #[test]
