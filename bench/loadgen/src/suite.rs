@@ -38,8 +38,7 @@ enum Priority {
     /// the machine (on the development VM, its agent wakes once a second and holds a
     /// core for ~3.4 ms at nice −10). Only for servers that do their work on one thread:
     /// threads of one process that share a core under `SCHED_FIFO` are not time-sliced,
-    /// and Node's helper threads then spin (980 µs of CPU per polling echo instead of
-    /// 130).
+    /// and Node then used 980 µs of CPU per polling echo instead of 130.
     Realtime,
 }
 
