@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::future::poll_fn;
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -188,8 +189,10 @@ impl WebSocket {
     /// Reads what the socket has into the decoder; `Ok(0)` is the end of the stream.
     /// Cancel safe: bytes are either taken in whole or not read at all.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let mut chunk = [0u8; READ_CHUNK];
-        let mut buf = ReadBuf::new(&mut chunk);
+        // Left uninitialised: only the bytes a read fills are looked at, and zeroing 4 KB
+        // on every wake-up (most reads take a few bytes, or none) is wasted work.
+        let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut buf = ReadBuf::uninit(&mut chunk);
         ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
         self.reader.extend(buf.filled());
         Poll::Ready(Ok(buf.filled().len()))
