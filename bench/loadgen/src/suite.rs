@@ -134,13 +134,20 @@ struct PeerSpec {
     command: Vec<String>,
     /// `taskset` CPU list.
     cpus: &'static str,
-    /// Does all its work on one thread, so its echo runs may use `Priority::Realtime`.
-    one_thread: bool,
 }
 
 impl PeerSpec {
     fn speaks_socketio(&self) -> bool {
         self.kind != Kind::Floor
+    }
+
+    /// Does all its work on one thread, so its echo runs may use `Priority::Realtime`
+    /// (Node runs V8's and libuv's threads beside its event loop).
+    fn one_thread(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Tidings(1) | Kind::Socketioxide | Kind::Floor
+        )
     }
 }
 
@@ -385,7 +392,7 @@ struct Suite {
 impl Suite {
     /// How the server and the client of `spec`'s echo runs are scheduled.
     fn echo_priority(&self, spec: &PeerSpec) -> Priority {
-        if spec.one_thread {
+        if spec.one_thread() {
             self.realtime
         } else {
             Priority::Normal
@@ -1187,7 +1194,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             label: "Tidings 1w",
             command: vec![peer.clone(), "--workers".into(), "1".into()],
             cpus: SERVER_CPUS,
-            one_thread: true,
         });
         if !quick {
             specs.push(PeerSpec {
@@ -1195,7 +1201,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                 label: "Tidings 2w",
                 command: vec![peer, "--workers".into(), "2".into()],
                 cpus: "0,1",
-                one_thread: false,
             });
         }
     }
@@ -1210,7 +1215,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                 dir.join("server.js").display().to_string(),
             ],
             cpus: SERVER_CPUS,
-            one_thread: false,
         });
     }
     if let Ok(peer) = args.value("socketioxide-peer") {
@@ -1219,7 +1223,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             label: "socketioxide",
             command: vec![peer, "--workers".into(), "1".into()],
             cpus: SERVER_CPUS,
-            one_thread: true,
         });
     }
     if let Ok(peer) = args.value("floor-peer") {
@@ -1228,7 +1231,6 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
             label: "floor",
             command: vec![peer, "--workers".into(), "1".into()],
             cpus: SERVER_CPUS,
-            one_thread: true,
         });
     }
     if let Ok(only) = args.value("only") {
@@ -1427,7 +1429,6 @@ mod tests {
             label,
             command: Vec::new(),
             cpus: "0",
-            one_thread: kind != Kind::Node,
         };
         [spec(Kind::Tidings(1), "T"), spec(Kind::Node, "N")]
     }
