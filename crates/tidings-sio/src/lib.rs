@@ -59,5 +59,5 @@ pub use decoder::{Decoder, DecoderLimits};
 pub use error::DecodeError;
 #[cfg(feature = "msgpack")]
 pub use error::EncodeError;
-pub use packet::{Packet, PacketType, is_valid_namespace};
+pub use packet::{Packet, PacketType, encode_connect_reply, is_valid_namespace};
 pub use payload::RESERVED_EVENTS;

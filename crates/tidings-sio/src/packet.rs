@@ -208,7 +208,7 @@ impl Packet {
             put_decimal(dst, self.attachments.len() as u64);
             dst.put_u8(b'-');
         }
-        if !self.nsp.is_empty() && self.nsp != "/" {
+        if has_namespace_prefix(&self.nsp) {
             dst.put_slice(self.nsp.as_bytes());
             dst.put_u8(b',');
         }
@@ -219,6 +219,45 @@ impl Packet {
             serde_json::to_writer(dst.writer(), data)
                 .expect("a JSON value always serializes and BytesMut grows as needed");
         }
+    }
+}
+
+/// Writes the text encoding of [`Packet::connect_reply`] straight to `dst`, without
+/// building the packet: the reply goes to every connecting socket, and its JSON map
+/// cost five allocations there.
+pub fn encode_connect_reply(nsp: &str, sid: &str, pid: Option<&str>, dst: &mut BytesMut) {
+    dst.put_u8(b'0' + PacketType::Connect.as_u8());
+    if has_namespace_prefix(nsp) {
+        dst.put_slice(nsp.as_bytes());
+        dst.put_u8(b',');
+    }
+    dst.put_slice(br#"{"sid":"#);
+    put_json_string(dst, sid);
+    if let Some(pid) = pid {
+        dst.put_slice(br#","pid":"#);
+        put_json_string(dst, pid);
+    }
+    dst.put_u8(b'}');
+}
+
+/// Whether `nsp` is written before the payload: every namespace but the main one.
+fn has_namespace_prefix(nsp: &str) -> bool {
+    !nsp.is_empty() && nsp != "/"
+}
+
+/// Writes `text` as a JSON string, quoted and escaped.
+fn put_json_string(dst: &mut BytesMut, text: &str) {
+    let plain = text
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\');
+    if plain {
+        // Ids, the usual case: nothing to escape, so no serializer.
+        dst.put_u8(b'"');
+        dst.put_slice(text.as_bytes());
+        dst.put_u8(b'"');
+    } else {
+        serde_json::to_writer(dst.writer(), text)
+            .expect("a string always serializes and BytesMut grows as needed");
     }
 }
 
@@ -292,6 +331,33 @@ mod tests {
             )),
             r#"0{"sid":"G1VO03ataRUtSSDBAAAE","pid":"rtn-IjAyJMnwug_jAAAF"}"#
         );
+    }
+
+    #[test]
+    fn the_direct_connect_reply_is_the_packet_encoded() {
+        let cases = [
+            ("/", "wZX3oN0bSVIhsaknAAAI", None),
+            ("", "wZX3oN0bSVIhsaknAAAI", None),
+            (
+                "/admin",
+                "oSO0OpakMV_3jnilAAAA",
+                Some("rtn-IjAyJMnwug_jAAAF"),
+            ),
+            ("/", "needs \"escaping\"\n", Some("\u{1}")),
+            ("/", "back\\slash", Some("\u{7f}é")),
+        ];
+        for (nsp, sid, pid) in cases {
+            let mut direct = BytesMut::new();
+            encode_connect_reply(nsp, sid, pid, &mut direct);
+            assert_eq!(
+                String::from_utf8(direct.to_vec()).unwrap(),
+                text(&Packet::connect_reply(nsp, sid, pid)),
+                "{nsp} {sid} {pid:?}"
+            );
+        }
+        let mut direct = BytesMut::new();
+        encode_connect_reply("/admin", "a", Some("b"), &mut direct);
+        assert_eq!(&direct[..], br#"0/admin,{"sid":"a","pid":"b"}"#);
     }
 
     #[test]

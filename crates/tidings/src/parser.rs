@@ -45,6 +45,28 @@ impl Parser {
     }
 }
 
+impl Parser {
+    /// Encodes a namespace's CONNECT reply (`{"sid":…,"pid":…}`); the text parser writes
+    /// it without building a packet.
+    pub(crate) fn encode_connect_reply(
+        self,
+        nsp: &str,
+        sid: &str,
+        pid: Option<&str>,
+    ) -> Result<Frames, EmitError> {
+        match self {
+            Self::Default => {
+                let mut text = BytesMut::with_capacity(64);
+                text.put_u8(b'4');
+                tidings_sio::encode_connect_reply(nsp, sid, pid, &mut text);
+                Ok(smallvec::smallvec![Frame::Text(text.freeze())])
+            }
+            #[cfg(feature = "msgpack")]
+            Self::MsgPack => self.encode(&Packet::connect_reply(nsp, sid, pid)),
+        }
+    }
+}
+
 /// The decoding side of a parser, for one connection.
 #[derive(Debug)]
 pub(crate) struct PacketDecoder {

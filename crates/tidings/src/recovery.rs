@@ -26,7 +26,7 @@ struct Inner {
     /// Stored packets, oldest first, in offset order.
     packets: VecDeque<StoredPacket>,
     /// Saved sessions by private id.
-    sessions: HashMap<Sid, SavedSession>,
+    sessions: HashMap<Sid, SavedSession, foldhash::fast::RandomState>,
     /// Session ids in the order they were saved, to expire the oldest first.
     saved_order: VecDeque<(Instant, Sid)>,
 }

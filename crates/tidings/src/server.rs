@@ -60,7 +60,7 @@ struct ServerInner {
 /// What the engine bridge and the handles share.
 pub(crate) struct ServerState {
     pub(crate) config: Arc<ServerConfig>,
-    namespaces: RwLock<HashMap<String, Namespace>>,
+    namespaces: RwLock<HashMap<String, Namespace, foldhash::fast::RandomState>>,
     dynamic: RwLock<Vec<DynamicParent>>,
     /// Clients still without a namespace, with their deadlines, oldest first.
     connect_deadlines: Mutex<VecDeque<(Instant, Weak<Client>)>>,
@@ -102,7 +102,7 @@ impl Server {
         let config = Arc::new(config);
         let state = Arc::new(ServerState {
             config: config.clone(),
-            namespaces: RwLock::new(HashMap::new()),
+            namespaces: RwLock::new(HashMap::default()),
             dynamic: RwLock::new(Vec::new()),
             connect_deadlines: Mutex::new(VecDeque::new()),
             watching: AtomicBool::new(false),

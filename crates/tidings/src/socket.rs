@@ -690,8 +690,12 @@ impl Socket {
             }
         }
         let pid = self.inner.pid.map(|pid| pid.to_string());
-        let reply = Packet::connect_reply(namespace.name(), self.inner.id.as_str(), pid.as_deref());
-        let _ = self.send_packet(&reply, false);
+        let parser = self.inner.client.config().parser;
+        if let Ok(reply) =
+            parser.encode_connect_reply(namespace.name(), self.inner.id.as_str(), pid.as_deref())
+        {
+            let _ = self.inner.client.send(&reply, false);
+        }
         // Broadcasts reach the socket from here on: none may go before its CONNECT reply.
         namespace.insert_socket(self.clone());
         self.inner.client.mark_connected();

@@ -21,8 +21,8 @@ pub struct RoomIndex {
 
 #[derive(Debug, Default)]
 struct Maps {
-    rooms: HashMap<Room, HashSet<Sid>>,
-    sids: HashMap<Sid, HashSet<Room>>,
+    rooms: HashMap<Room, HashSet<Sid>, foldhash::fast::RandomState>,
+    sids: HashMap<Sid, HashSet<Room>, foldhash::fast::RandomState>,
 }
 
 impl RoomIndex {
