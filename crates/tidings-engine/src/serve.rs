@@ -88,9 +88,24 @@ where
                 request.extensions_mut().insert(hold.clone());
             }
             let mut service = service.clone();
+            // Call the service now if it is ready, as hyper calls this closure: the
+            // request's head shares hyper's read buffer, and hyper reads again before it
+            // polls this future. A head still alive then made hyper allocate a new 8 KB
+            // buffer for every request.
+            let call = match service.poll_ready(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(Ok(())) => Call::Now(service.call(request)),
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => Call::WhenReady(request),
+            };
             async move {
-                poll_fn(|cx| service.poll_ready(cx)).await?;
-                service.call(request).await
+                let answer = match call {
+                    Call::Now(answer) => answer,
+                    Call::WhenReady(request) => {
+                        poll_fn(|cx| service.poll_ready(cx)).await?;
+                        service.call(request)
+                    }
+                };
+                answer.await
             }
         });
         let connection = http1::Builder::new()
@@ -112,6 +127,12 @@ where
     connections.close();
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await;
     Ok(())
+}
+
+/// A request given to the service at once, or kept until the service is ready.
+enum Call<F, R> {
+    Now(F),
+    WhenReady(R),
 }
 
 /// Tells every connection to finish its request in flight and close. A connection checks
@@ -384,6 +405,101 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         assert_eq!(server.nodelay().unwrap(), inherited);
+    }
+
+    /// A service that is ready only once its gate opens, and counts its calls.
+    #[derive(Clone, Default)]
+    struct Gated {
+        open: Arc<AtomicBool>,
+        waiting: Arc<std::sync::Mutex<Option<Waker>>>,
+        calls: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Gated {
+        fn open(&self) {
+            self.open.store(true, Ordering::SeqCst);
+            if let Some(waker) = self.waiting.lock().unwrap().take() {
+                waker.wake();
+            }
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Service<Request<Incoming>> for Gated {
+        type Response = Response<http_body_util::Full<Bytes>>;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            *self.waiting.lock().unwrap() = Some(cx.waker().clone());
+            if self.open.load(Ordering::SeqCst) {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            }
+        }
+
+        fn call(&mut self, _request: Request<Incoming>) -> Self::Future {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok(Response::new(http_body_util::Full::new(
+                Bytes::from_static(b"called"),
+            ))))
+        }
+    }
+
+    /// Starts `serve` with `service` and sends it one request; returns the client.
+    async fn request_to(service: Gated) -> TcpStream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, service, std::future::pending()));
+        let mut client = TcpStream::connect(address).await.unwrap();
+        client
+            .write_all(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        client
+    }
+
+    async fn response_body(client: &mut TcpStream) -> String {
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 512];
+        while !answer.ends_with(b"called") {
+            let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buffer))
+                .await
+                .expect("an answer")
+                .unwrap();
+            assert_ne!(read, 0, "closed before the answer");
+            answer.extend_from_slice(&buffer[..read]);
+        }
+        String::from_utf8(answer).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_ready_service_answers_the_request() {
+        let service = Gated::default();
+        service.open();
+        let mut client = request_to(service.clone()).await;
+        let answer = response_body(&mut client).await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert_eq!(service.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_waits_for_its_service_to_be_ready() {
+        let service = Gated::default();
+        let mut client = request_to(service.clone()).await;
+        let mut buffer = [0u8; 64];
+        let early =
+            tokio::time::timeout(Duration::from_millis(100), client.read(&mut buffer)).await;
+        assert!(early.is_err(), "no answer while the service is not ready");
+        assert_eq!(service.calls(), 0);
+        service.open();
+        let answer = response_body(&mut client).await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert_eq!(service.calls(), 1);
     }
 
     #[tokio::test]
