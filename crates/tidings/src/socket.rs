@@ -495,16 +495,54 @@ impl Socket {
         } else {
             inbox.running = true;
             drop(inbox);
-            // Most handlers finish without waiting on anything: run the jobs right here and
-            // spawn a task only if one of them has to wait. The first job is handed over
-            // directly, so an idle socket's queue stays unallocated.
-            let mut draining = Box::pin(drain(self.clone(), job));
-            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-            if draining.as_mut().poll(&mut cx).is_pending() {
-                tokio::spawn(draining);
-            }
+            self.run_jobs_here(job);
         }
         true
+    }
+
+    /// Runs jobs on the caller's stack until they run out or one has to wait, which then
+    /// goes on in a task. Most event handlers finish without waiting on anything, and
+    /// then no future is boxed but the handler's own. The first job is handed over
+    /// directly, so an idle socket's queue stays unallocated.
+    fn run_jobs_here(&self, first: Job) {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut next = Some(first);
+        while let Some(job) = next.take().or_else(|| self.next_job()) {
+            let Job::Event(event) = job else {
+                // Connects and disconnects are once per socket: the general path.
+                let mut draining = Box::pin(drain(self.clone(), Some(job)));
+                if draining.as_mut().poll(&mut cx).is_pending() {
+                    tokio::spawn(draining);
+                }
+                return;
+            };
+            if !self.connected() {
+                continue;
+            }
+            let Some(mut handler) = self.start_event(event) else {
+                continue;
+            };
+            if handler.as_mut().poll(&mut cx).is_pending() {
+                let socket = self.clone();
+                tokio::spawn(async move {
+                    handler.await;
+                    drain(socket, None).await;
+                });
+                return;
+            }
+        }
+    }
+
+    /// The next queued job; with none left, the socket stops running jobs.
+    fn next_job(&self) -> Option<Job> {
+        let mut inbox = lock(&self.inner.inbox);
+        let job = inbox.jobs.pop_front();
+        if job.is_none() {
+            inbox.running = false;
+            // An idle socket keeps no queue allocation.
+            inbox.jobs = VecDeque::new();
+        }
+        job
     }
 
     /// Starts leaving: from now on the socket sends nothing, and its disconnect runs
@@ -704,7 +742,15 @@ impl Socket {
         }
     }
 
-    async fn run_event(&self, mut event: Event) {
+    async fn run_event(&self, event: Event) {
+        if let Some(handler) = self.start_event(event) {
+            handler.await;
+        }
+    }
+
+    /// Runs an event's listeners and packet middlewares, and returns its handler's
+    /// future, if the event has a handler and no middleware refused it.
+    fn start_event(&self, mut event: Event) -> Option<handler::BoxFuture<()>> {
         let (any, middlewares, errors) = {
             let handlers = read(&self.inner.handlers);
             (
@@ -721,13 +767,11 @@ impl Socket {
                 for listener in &errors {
                     listener(self, &error);
                 }
-                return;
+                return None;
             }
         }
         let handler = read(&self.inner.handlers).events.get(event.name()).cloned();
-        if let Some(handler) = handler {
-            handler(self.clone(), event).await;
-        }
+        handler.map(|handler| handler(self.clone(), event))
     }
 
     async fn run_disconnect(&self, reason: DisconnectReason) {
@@ -758,24 +802,10 @@ impl Socket {
 }
 
 /// Drains a socket's jobs in order, then ends.
-async fn drain(socket: Socket, first: Job) {
-    let mut next = Some(first);
-    loop {
-        let job = match next.take() {
-            Some(job) => job,
-            None => {
-                let mut inbox = lock(&socket.inner.inbox);
-                match inbox.jobs.pop_front() {
-                    Some(job) => job,
-                    None => {
-                        inbox.running = false;
-                        // An idle socket keeps no queue allocation.
-                        inbox.jobs = VecDeque::new();
-                        return;
-                    }
-                }
-            }
-        };
+/// Runs the socket's jobs in order until none is left, starting with `first` if given.
+async fn drain(socket: Socket, first: Option<Job>) {
+    let mut next = first;
+    while let Some(job) = next.take().or_else(|| socket.next_job()) {
         match job {
             Job::Connect(missed) => socket.run_connect(missed).await,
             Job::Event(event) => {
