@@ -251,9 +251,19 @@ fn close_frame(payload: &[u8]) -> Result<Incoming, WsError> {
     }
 }
 
-/// XORs the payload with the masking key (RFC 6455 §5.3).
+/// XORs the payload with the masking key (RFC 6455 §5.3), eight bytes at a time: a byte
+/// loop was most of the cost of decoding a small frame.
 fn unmask(payload: &mut [u8], mask: [u8; 4]) {
-    for (index, byte) in payload.iter_mut().enumerate() {
+    let [a, b, c, d] = mask;
+    let wide = u64::from_ne_bytes([a, b, c, d, a, b, c, d]);
+    let mut words = payload.chunks_exact_mut(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        word.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
+    }
+    // The words covered a multiple of four bytes, so the key starts over here.
+    for (index, byte) in words.into_remainder().iter_mut().enumerate() {
         *byte ^= mask[index % 4];
     }
 }
@@ -515,6 +525,22 @@ mod tests {
         dst.clear();
         encode(Outgoing::Close, &[], &mut dst);
         assert_eq!(&dst[..], &[0x88, 0x00]);
+    }
+
+    #[test]
+    fn unmasking_matches_the_byte_by_byte_rule_at_every_length() {
+        let mask = [0x37, 0xfa, 0x21, 0x3d];
+        for len in 0..40 {
+            let original: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            let mut payload = original.clone();
+            unmask(&mut payload, mask);
+            let expected: Vec<u8> = original
+                .iter()
+                .enumerate()
+                .map(|(i, byte)| byte ^ mask[i % 4])
+                .collect();
+            assert_eq!(payload, expected, "length {len}");
+        }
     }
 
     #[test]
