@@ -801,7 +801,6 @@ impl Socket {
     }
 }
 
-/// Drains a socket's jobs in order, then ends.
 /// Runs the socket's jobs in order until none is left, starting with `first` if given.
 async fn drain(socket: Socket, first: Option<Job>) {
     let mut next = first;
