@@ -1,7 +1,6 @@
 //! The engine: the session registry and the HTTP entry point that routes each request
 //! (protocol §1.9 order of checks).
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::atomic::AtomicBool;
@@ -51,7 +50,7 @@ pub struct Engine {
     inner: Arc<EngineInner>,
 }
 
-pub(crate) type Sessions = HashMap<Sid, Connection, foldhash::fast::RandomState>;
+pub(crate) type Sessions = foldhash::HashMap<Sid, Connection>;
 
 pub(crate) struct EngineInner {
     pub(crate) config: EngineConfig,

@@ -1,6 +1,6 @@
 //! Namespaces: their sockets, middlewares, connection handlers and adapter.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,7 +54,7 @@ pub(crate) struct NamespaceInner {
 
 /// Sockets by id. Ids are the server's own random strings, so the faster hasher is
 /// safe here: SipHash was 2% of the instructions of a connection setup.
-type SocketMap = HashMap<Sid, Socket, foldhash::fast::RandomState>;
+type SocketMap = foldhash::HashMap<Sid, Socket>;
 
 /// Runs when a namespace's last socket leaves.
 type EmptyListener = dyn Fn(&Namespace) + Send + Sync;

@@ -29,11 +29,9 @@ impl Parser {
     pub(crate) fn encode(self, packet: &Packet) -> Result<Frames, EmitError> {
         match self {
             Self::Default => {
-                let mut text = BytesMut::with_capacity(64);
-                text.put_u8(b'4');
-                packet.encode(&mut text);
+                let text = message_text(|text| packet.encode(text));
                 let mut frames = Frames::with_capacity(1 + packet.attachments.len());
-                frames.push(Frame::Text(text.freeze()));
+                frames.push(Frame::Text(text));
                 frames.extend(packet.attachments.iter().cloned().map(Frame::Binary));
                 Ok(frames)
             }
@@ -43,9 +41,7 @@ impl Parser {
                 .map_err(|_| EmitError::Encode),
         }
     }
-}
 
-impl Parser {
     /// Encodes a namespace's CONNECT reply (`{"sid":…,"pid":…}`); the text parser writes
     /// it without building a packet.
     pub(crate) fn encode_connect_reply(
@@ -55,16 +51,21 @@ impl Parser {
         pid: Option<&str>,
     ) -> Result<Frames, EmitError> {
         match self {
-            Self::Default => {
-                let mut text = BytesMut::with_capacity(64);
-                text.put_u8(b'4');
-                tidings_sio::encode_connect_reply(nsp, sid, pid, &mut text);
-                Ok(smallvec::smallvec![Frame::Text(text.freeze())])
-            }
+            Self::Default => Ok(smallvec::smallvec![Frame::Text(message_text(|text| {
+                tidings_sio::encode_connect_reply(nsp, sid, pid, text);
+            }))]),
             #[cfg(feature = "msgpack")]
             Self::MsgPack => self.encode(&Packet::connect_reply(nsp, sid, pid)),
         }
     }
+}
+
+/// An Engine.IO message packet (`4`) whose text `write` appends.
+fn message_text(write: impl FnOnce(&mut BytesMut)) -> bytes::Bytes {
+    let mut text = BytesMut::with_capacity(64);
+    text.put_u8(b'4');
+    write(&mut text);
+    text.freeze()
 }
 
 /// The decoding side of a parser, for one connection.

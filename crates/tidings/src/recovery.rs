@@ -1,7 +1,7 @@
 //! Connection state recovery in memory (protocol §2.10): numbered broadcasts kept for
 //! replay, and the sessions of sockets that left for a recoverable reason.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -26,7 +26,7 @@ struct Inner {
     /// Stored packets, oldest first, in offset order.
     packets: VecDeque<StoredPacket>,
     /// Saved sessions by private id.
-    sessions: HashMap<Sid, SavedSession, foldhash::fast::RandomState>,
+    sessions: foldhash::HashMap<Sid, SavedSession>,
     /// Session ids in the order they were saved, to expire the oldest first.
     saved_order: VecDeque<(Instant, Sid)>,
 }

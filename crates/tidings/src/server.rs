@@ -60,7 +60,7 @@ struct ServerInner {
 /// What the engine bridge and the handles share.
 pub(crate) struct ServerState {
     pub(crate) config: Arc<ServerConfig>,
-    namespaces: RwLock<HashMap<String, Namespace, foldhash::fast::RandomState>>,
+    namespaces: RwLock<foldhash::HashMap<String, Namespace>>,
     dynamic: RwLock<Vec<DynamicParent>>,
     /// Clients still without a namespace, with their deadlines, oldest first.
     connect_deadlines: Mutex<VecDeque<(Instant, Weak<Client>)>>,

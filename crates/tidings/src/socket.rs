@@ -79,7 +79,7 @@ pub(crate) struct SocketInner {
 struct Handlers {
     /// Looked up by every incoming event; the names are the application's own, so a
     /// fast seeded hash does instead of SipHash.
-    events: HashMap<Box<str>, EventHandler, foldhash::fast::RandomState>,
+    events: foldhash::HashMap<Box<str>, EventHandler>,
     /// Listeners most sockets never set, kept out of line so that they cost one pointer.
     extras: Option<Box<Extras>>,
 }
@@ -742,12 +742,6 @@ impl Socket {
         }
     }
 
-    async fn run_event(&self, event: Event) {
-        if let Some(handler) = self.start_event(event) {
-            handler.await;
-        }
-    }
-
     /// Runs an event's listeners and packet middlewares, and returns its handler's
     /// future, if the event has a handler and no middleware refused it.
     fn start_event(&self, mut event: Event) -> Option<handler::BoxFuture<()>> {
@@ -807,11 +801,12 @@ async fn drain(socket: Socket, first: Option<Job>) {
     while let Some(job) = next.take().or_else(|| socket.next_job()) {
         match job {
             Job::Connect(missed) => socket.run_connect(missed).await,
-            Job::Event(event) => {
-                if socket.connected() {
-                    socket.run_event(event).await;
+            Job::Event(event) if socket.connected() => {
+                if let Some(handler) = socket.start_event(event) {
+                    handler.await;
                 }
             }
+            Job::Event(_) => {}
             Job::Disconnect(reason) => socket.run_disconnect(reason).await,
         }
     }

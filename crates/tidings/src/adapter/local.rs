@@ -1,6 +1,6 @@
 //! The single-node adapter and the room index that every adapter builds on.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tidings_eio::Sid;
@@ -21,8 +21,8 @@ pub struct RoomIndex {
 
 #[derive(Debug, Default)]
 struct Maps {
-    rooms: HashMap<Room, HashSet<Sid>, foldhash::fast::RandomState>,
-    sids: HashMap<Sid, HashSet<Room>, foldhash::fast::RandomState>,
+    rooms: foldhash::HashMap<Room, HashSet<Sid>>,
+    sids: foldhash::HashMap<Sid, HashSet<Room>>,
 }
 
 impl RoomIndex {
