@@ -5,7 +5,7 @@
 //! never through the server crates, and runs every peer on loopback.
 //!
 //! Subcommands:
-//! - `suite [--quick] [--runs N] --tidings-peer BIN [--node-peer DIR]
+//! - `suite [--quick] [--runs N] [--echo-runs N] --tidings-peer BIN [--node-peer DIR]
 //!   [--socketioxide-peer BIN] [--floor-peer BIN] [--only a,b] [--scenarios a,b]
 //!   [--out FILE]`: the compare driver (what `cargo xtask bench` runs);
 //! - `worker --target ADDR --mode ws|upgrade|raw --count N [--offset N]
