@@ -15,7 +15,7 @@ use http::{Request, Response};
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -27,10 +27,23 @@ use crate::connection::RemoteAddr;
 /// How long in-flight HTTP requests may take to finish after shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connection may take to send a request's head, counted from the end of the
+/// previous answer. A client that opens connections and never finishes a request would
+/// otherwise hold them forever; an idle keep-alive connection closes after it too
+/// (Node's `keepAliveTimeout` closes one after 5 s).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The largest request head accepted (start line and headers); a larger one is answered
+/// 431. Engine.IO request heads are small; without this, hyper buffers up to ~400 KB of a
+/// head that never ends.
+const MAX_HEAD_SIZE: usize = 64 * 1024;
+
 /// Serves `service` on `listener` until `shutdown` completes, then stops accepting and
 /// waits (up to 10 s) for in-flight requests. Each request that can open a session (a GET
 /// whose query names no `sid`) carries its peer address as a [`RemoteAddr`] extension.
-/// Connection errors are logged at debug level and never stop the accept loop.
+/// Connection errors are logged at debug level and never stop the accept loop. A
+/// connection that takes more than 30 s to send a request's head is closed, and a head
+/// over 64 KB is answered 431.
 ///
 /// Close the engine (for example with [`Engine::close`](crate::Engine::close)) before
 /// `shutdown` completes, so that pending long-polls are answered.
@@ -55,6 +68,10 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let nodelay_inherited = set_nodelay_for_all(&listener);
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_header_size(MAX_HEAD_SIZE);
     let drain = Arc::new(DrainSignal::default());
     let connections = TaskTracker::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -108,7 +125,7 @@ where
                 answer.await
             }
         });
-        let connection = http1::Builder::new()
+        let connection = http
             .serve_connection(TokioIo::new(stream), handler)
             .with_upgrades();
         let drain = drain.clone();
@@ -475,6 +492,50 @@ mod tests {
             answer.extend_from_slice(&buffer[..read]);
         }
         String::from_utf8(answer).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_head_that_stops_coming_is_closed_after_the_header_timeout() {
+        let service = Gated::default();
+        service.open();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, service.clone(), std::future::pending()));
+        let mut client = TcpStream::connect(address).await.unwrap();
+        let started = tokio::time::Instant::now();
+        // The head's last empty line never comes.
+        client
+            .write_all(b"GET /x HTTP/1.1\r\nHost: t\r\n")
+            .await
+            .unwrap();
+        let mut buffer = [0u8; 64];
+        let read = client.read(&mut buffer).await.unwrap();
+        assert_eq!(read, 0, "closed without an answer");
+        assert!(started.elapsed() >= HEADER_READ_TIMEOUT);
+        assert_eq!(service.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_head_over_the_size_limit_gets_431() {
+        let service = Gated::default();
+        service.open();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, service.clone(), std::future::pending()));
+        let mut client = TcpStream::connect(address).await.unwrap();
+        let mut head = b"GET /x HTTP/1.1\r\nHost: t\r\nCookie: ".to_vec();
+        // Exactly the limit and still no end of head: all of it is read, so closing
+        // after the answer resets nothing.
+        head.resize(MAX_HEAD_SIZE, b'c');
+        client.write_all(&head).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+            "{answer}"
+        );
+        assert_eq!(service.calls(), 0);
     }
 
     #[tokio::test]

@@ -113,7 +113,8 @@ impl Reader {
                 .fragments
                 .as_ref()
                 .map_or(0, |fragments| fragments.1.len());
-            if !is_control && gathered + header.payload_len > self.max_message {
+            // Saturating: a 64-bit length can come close to `usize::MAX` on 32-bit targets.
+            if !is_control && gathered.saturating_add(header.payload_len) > self.max_message {
                 return Err(WsError::TooBig);
             }
             if self.buffer.len() < header.header_len + header.payload_len {

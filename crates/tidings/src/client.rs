@@ -15,7 +15,7 @@ use crate::config::ServerConfig;
 use crate::error::EmitError;
 use crate::event::Event;
 use crate::handshake::Handshake;
-use crate::parser::PacketDecoder;
+use crate::parser::{Decoded, PacketDecoder};
 use crate::reason::DisconnectReason;
 use crate::server::ServerState;
 use crate::socket::{Job, Socket, close_for_violation};
@@ -88,14 +88,18 @@ impl Client {
         }
     }
 
-    fn handle_packet(self: &Arc<Self>, state: &Arc<ServerState>, packet: Packet) {
-        let Packet {
-            kind,
-            nsp,
-            id,
-            data,
-            attachments,
-        } = packet;
+    fn handle_packet(self: &Arc<Self>, state: &Arc<ServerState>, decoded: Decoded) {
+        let Decoded {
+            packet:
+                Packet {
+                    kind,
+                    nsp,
+                    id,
+                    data,
+                    attachments,
+                },
+            wire_len,
+        } = decoded;
         match kind {
             PacketType::Connect => self.handle_connect(state, nsp, data),
             PacketType::Disconnect => {
@@ -123,7 +127,7 @@ impl Client {
                 };
                 let ack = id.map(|id| (socket.clone(), id));
                 let event = Event::new(name, Args::from_parts(values, attachments), ack);
-                if !socket.schedule(Job::Event(event)) {
+                if !socket.schedule(Job::Event { event, wire_len }) {
                     tracing::debug!(sid = %self.connection.sid(), "too many queued events, closing");
                     self.connection.abort(CloseReason::TransportError);
                 }
@@ -228,13 +232,13 @@ impl Bridge {
     fn decoded(
         &self,
         connection: &Connection,
-        result: Result<Option<Packet>, tidings_sio::DecodeError>,
+        result: Result<Option<Decoded>, tidings_sio::DecodeError>,
     ) {
         let Some(client) = Self::client(connection) else {
             return;
         };
         match result {
-            Ok(Some(packet)) => client.handle_packet(&self.state, packet),
+            Ok(Some(decoded)) => client.handle_packet(&self.state, decoded),
             Ok(None) => {}
             Err(error) => {
                 tracing::debug!(sid = %connection.sid(), %error, "undecodable packet");

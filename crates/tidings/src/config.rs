@@ -66,6 +66,7 @@ pub struct ServerConfig {
     pub(crate) ack_timeout: Duration,
     pub(crate) max_pending_acks: usize,
     pub(crate) max_queued_events: usize,
+    pub(crate) max_queued_event_bytes: usize,
     pub(crate) max_attachments: usize,
     pub(crate) recovery: Option<RecoveryConfig>,
     pub(crate) parser: Parser,
@@ -81,6 +82,7 @@ impl Default for ServerConfig {
             ack_timeout: Duration::from_secs(30),
             max_pending_acks: 1024,
             max_queued_events: 1024,
+            max_queued_event_bytes: 4 << 20,
             max_attachments: 10,
             recovery: None,
             parser: Parser::default(),
@@ -206,6 +208,16 @@ impl ServerConfig {
     #[must_use]
     pub fn max_queued_events(mut self, events: usize) -> Self {
         self.max_queued_events = events.max(1);
+        self
+    }
+
+    /// How many bytes, as received, the events waiting for a socket's handlers may hold
+    /// (4 MiB); a client that sends more while its handlers are busy is disconnected.
+    /// Decoded JSON takes many times its text, so the count limit alone would let one
+    /// client hold a thousand 1 MB packets. One event may always wait, whatever its size.
+    #[must_use]
+    pub fn max_queued_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_event_bytes = bytes;
         self
     }
 

@@ -68,11 +68,20 @@ fn message_text(write: impl FnOnce(&mut BytesMut)) -> bytes::Bytes {
     text.freeze()
 }
 
+/// A packet and the bytes its messages took on the wire.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub(crate) packet: Packet,
+    pub(crate) wire_len: usize,
+}
+
 /// The decoding side of a parser, for one connection.
 #[derive(Debug)]
 pub(crate) struct PacketDecoder {
     parser: Parser,
     text: Decoder,
+    /// The bytes of the messages read so far for the packet in progress.
+    wire_len: usize,
     #[cfg_attr(not(feature = "msgpack"), allow(dead_code))]
     limits: DecoderLimits,
 }
@@ -84,25 +93,43 @@ impl PacketDecoder {
             parser,
             text: Decoder::new(limits),
             limits,
+            wire_len: 0,
         }
     }
 
+    /// Counts a message's bytes toward its packet, and hands over the count with the
+    /// packet once it is complete.
+    fn counted(
+        &mut self,
+        len: usize,
+        result: Result<Option<Packet>, DecodeError>,
+    ) -> Result<Option<Decoded>, DecodeError> {
+        self.wire_len = self.wire_len.saturating_add(len);
+        Ok(result?.map(|packet| Decoded {
+            packet,
+            wire_len: std::mem::take(&mut self.wire_len),
+        }))
+    }
+
     /// A text message from the client.
-    pub(crate) fn text(&mut self, text: &str) -> Result<Option<Packet>, DecodeError> {
-        match self.parser {
+    pub(crate) fn text(&mut self, text: &str) -> Result<Option<Decoded>, DecodeError> {
+        let result = match self.parser {
             Parser::Default => self.text.handle_text(text),
             // msgpack clients never send text messages.
             #[cfg(feature = "msgpack")]
             Parser::MsgPack => Err(DecodeError::UnexpectedText),
-        }
+        };
+        self.counted(text.len(), result)
     }
 
     /// A binary message from the client.
-    pub(crate) fn binary(&mut self, data: bytes::Bytes) -> Result<Option<Packet>, DecodeError> {
-        match self.parser {
+    pub(crate) fn binary(&mut self, data: bytes::Bytes) -> Result<Option<Decoded>, DecodeError> {
+        let len = data.len();
+        let result = match self.parser {
             Parser::Default => self.text.handle_binary(data),
             #[cfg(feature = "msgpack")]
             Parser::MsgPack => tidings_sio::msgpack::decode(&data, &self.limits).map(Some),
-        }
+        };
+        self.counted(len, result)
     }
 }

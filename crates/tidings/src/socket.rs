@@ -130,13 +130,20 @@ enum State {
 /// Work for the socket's handlers, run in order by one task at a time.
 pub(crate) enum Job {
     Connect(Option<MissedPackets>),
-    Event(Event),
+    /// A received event and the bytes it took on the wire, which it holds against the
+    /// inbox's byte limit while it waits.
+    Event {
+        event: Event,
+        wire_len: usize,
+    },
     Disconnect(DisconnectReason),
 }
 
 #[derive(Default)]
 struct Inbox {
     jobs: VecDeque<Job>,
+    /// The wire bytes of the events in `jobs`.
+    queued_bytes: usize,
     /// Whether a task is draining the jobs: it exits when they run out, so an idle
     /// socket costs no task.
     running: bool,
@@ -486,11 +493,26 @@ impl Socket {
     /// Queues a job for the socket's handlers; `false` if the inbox is full.
     pub(crate) fn schedule(&self, job: Job) -> bool {
         let mut inbox = lock(&self.inner.inbox);
-        let limit = self.inner.client.config().max_queued_events;
-        if inbox.jobs.len() >= limit && !matches!(job, Job::Disconnect(_)) {
+        let config = self.inner.client.config();
+        let full = match &job {
+            Job::Disconnect(_) => false,
+            Job::Connect(_) => inbox.jobs.len() >= config.max_queued_events,
+            // An event larger than the byte limit may still wait alone: one packet is
+            // already bounded by the payload limit.
+            Job::Event { wire_len, .. } => {
+                inbox.jobs.len() >= config.max_queued_events
+                    || (!inbox.jobs.is_empty()
+                        && inbox.queued_bytes.saturating_add(*wire_len)
+                            > config.max_queued_event_bytes)
+            }
+        };
+        if full {
             return false;
         }
         if inbox.running {
+            if let Job::Event { wire_len, .. } = &job {
+                inbox.queued_bytes += wire_len;
+            }
             inbox.jobs.push_back(job);
         } else {
             inbox.running = true;
@@ -508,7 +530,7 @@ impl Socket {
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         let mut next = Some(first);
         while let Some(job) = next.take().or_else(|| self.next_job()) {
-            let Job::Event(event) = job else {
+            let Job::Event { event, .. } = job else {
                 // Connects and disconnects are once per socket: the general path.
                 let mut draining = Box::pin(drain(self.clone(), Some(job)));
                 if draining.as_mut().poll(&mut cx).is_pending() {
@@ -537,6 +559,9 @@ impl Socket {
     fn next_job(&self) -> Option<Job> {
         let mut inbox = lock(&self.inner.inbox);
         let job = inbox.jobs.pop_front();
+        if let Some(Job::Event { wire_len, .. }) = &job {
+            inbox.queued_bytes -= wire_len;
+        }
         if job.is_none() {
             inbox.running = false;
             // An idle socket keeps no queue allocation.
@@ -705,7 +730,9 @@ impl Socket {
                     self.inner.client.remove_socket(self);
                     namespace.adapter().del_all(self.inner.id);
                     self.set_state(State::Disconnected);
-                    lock(&self.inner.inbox).jobs.clear();
+                    let mut inbox = lock(&self.inner.inbox);
+                    inbox.jobs.clear();
+                    inbox.queued_bytes = 0;
                     return;
                 }
             }
@@ -801,12 +828,12 @@ async fn drain(socket: Socket, first: Option<Job>) {
     while let Some(job) = next.take().or_else(|| socket.next_job()) {
         match job {
             Job::Connect(missed) => socket.run_connect(missed).await,
-            Job::Event(event) if socket.connected() => {
+            Job::Event { event, .. } if socket.connected() => {
                 if let Some(handler) = socket.start_event(event) {
                     handler.await;
                 }
             }
-            Job::Event(_) => {}
+            Job::Event { .. } => {}
             Job::Disconnect(reason) => socket.run_disconnect(reason).await,
         }
     }

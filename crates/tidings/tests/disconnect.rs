@@ -217,3 +217,58 @@ async fn a_client_flooding_events_past_the_inbox_is_disconnected() {
     }
     assert_eq!(peer.frame().await, WsFrame::Close(None));
 }
+
+/// A server whose `wait` handler sleeps for `wait`, and whose `big` handler sends its
+/// arguments back as `got`; its inbox holds at most 100 bytes of waiting events.
+async fn byte_limited_server(wait: Duration) -> common::Running {
+    let io = Server::new(ServerConfig::default().max_queued_event_bytes(100));
+    io.ns("/", move |socket| async move {
+        socket.on("wait", move |_, _| async move {
+            tokio::time::sleep(wait).await;
+        });
+        socket.on("big", |socket, event| async move {
+            let _ = socket.emit("got", event.into_args());
+        });
+    });
+    serve(io).await
+}
+
+/// `42["big","xxx…"]` whose Socket.IO packet `2["big","xxx…"]` is 9 + `xs` + 2 bytes long.
+fn big_event(xs: usize) -> String {
+    format!(r#"42["big","{}"]"#, "x".repeat(xs))
+}
+
+#[tokio::test]
+async fn events_waiting_within_the_byte_limit_all_run() {
+    let server = byte_limited_server(Duration::from_millis(200)).await;
+    let (mut peer, _) = Peer::connected(server.addr).await;
+    // Alone in the inbox, an event may be larger than the limit.
+    peer.send(r#"42["wait"]"#).await;
+    peer.send(&big_event(150)).await;
+    assert_eq!(
+        peer.frame().await,
+        WsFrame::Text(big_event(150).replace("big", "got"))
+    );
+    // Two events of 50 bytes fill the 100 exactly.
+    peer.send(r#"42["wait"]"#).await;
+    peer.send(&big_event(39)).await;
+    peer.send(&big_event(39)).await;
+    for _ in 0..2 {
+        assert_eq!(
+            peer.frame().await,
+            WsFrame::Text(big_event(39).replace("big", "got"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_queueing_past_the_byte_limit_is_disconnected() {
+    let server = byte_limited_server(Duration::from_secs(10)).await;
+    let (mut peer, _) = Peer::connected(server.addr).await;
+    peer.send(r#"42["wait"]"#).await;
+    // 50 + 50 bytes wait; the third event would make 150.
+    for _ in 0..3 {
+        peer.send(&big_event(39)).await;
+    }
+    assert_eq!(peer.frame().await, WsFrame::Close(None));
+}

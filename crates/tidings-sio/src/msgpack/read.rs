@@ -13,11 +13,17 @@ const MAX_DEPTH: usize = 128;
 /// numbers as msgpack integers, so integral floats below it become integers.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
+/// Most elements reserved ahead for one array or map. Each level of a nested
+/// message could otherwise reserve room for the whole rest of the message, and
+/// 128 levels of `0xdd ffffffff` would ask for 128 times its length in values.
+/// Past this, a collection grows as its elements are actually read.
+const MAX_RESERVED: usize = 64;
+
 /// Reads msgpack values from one message.
 ///
-/// Every length in the input is checked against the bytes that remain before
-/// it is used to size an allocation: each element needs at least one byte, so
-/// a peer cannot make the reader reserve more than its message is long.
+/// A length in the input sizes an allocation only up to [`MAX_RESERVED`]
+/// elements and the bytes that remain (each element needs at least one), so
+/// what a peer makes the reader allocate follows what it really sent.
 #[derive(Debug)]
 pub(super) struct Reader<'a> {
     src: &'a [u8],
@@ -200,7 +206,7 @@ impl<'a> Reader<'a> {
         if depth >= MAX_DEPTH {
             return Err(DecodeError::TooDeep);
         }
-        let mut items = Vec::with_capacity(len.min(self.remaining()));
+        let mut items = Vec::with_capacity(len.min(self.remaining()).min(MAX_RESERVED));
         for _ in 0..len {
             items.push(self.value(depth + 1)?.unwrap_or(Value::Null));
         }
@@ -211,7 +217,7 @@ impl<'a> Reader<'a> {
         if depth >= MAX_DEPTH {
             return Err(DecodeError::TooDeep);
         }
-        let mut map = Map::with_capacity(len.min(self.remaining() / 2));
+        let mut map = Map::with_capacity(len.min(self.remaining() / 2).min(MAX_RESERVED));
         for _ in 0..len {
             let key = self.key()?;
             // JavaScript objects cannot hold a key twice, so no real client
