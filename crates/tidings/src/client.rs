@@ -151,8 +151,19 @@ impl Client {
         nsp: String,
         auth: Option<Value>,
     ) {
-        if lock(&self.sockets).get(&nsp).is_some() {
+        let (joined, full) = {
+            let sockets = lock(&self.sockets);
+            let full = sockets.0.len() >= self.config.max_namespaces_per_connection;
+            (sockets.get(&nsp).is_some(), full)
+        };
+        if joined {
             return close_for_violation(self, "second connect to a namespace");
+        }
+        // Checked before the namespace is looked up, so that a refused connect creates no
+        // dynamic namespace either.
+        if full {
+            tracing::debug!(sid = %self.connection.sid(), nsp, "too many namespaces");
+            return self.send_packet(&Packet::connect_error(nsp, "Too many namespaces", None));
         }
         let auth = auth.unwrap_or_else(|| Value::Object(Map::new()));
         let Some(namespace) = state.namespace_for(&nsp, &auth) else {

@@ -67,6 +67,7 @@ pub struct ServerConfig {
     pub(crate) max_pending_acks: usize,
     pub(crate) max_queued_events: usize,
     pub(crate) max_queued_event_bytes: usize,
+    pub(crate) max_namespaces_per_connection: usize,
     pub(crate) max_attachments: usize,
     pub(crate) recovery: Option<RecoveryConfig>,
     pub(crate) parser: Parser,
@@ -83,6 +84,7 @@ impl Default for ServerConfig {
             max_pending_acks: 1024,
             max_queued_events: 1024,
             max_queued_event_bytes: 4 << 20,
+            max_namespaces_per_connection: 100,
             max_attachments: 10,
             recovery: None,
             parser: Parser::default(),
@@ -218,6 +220,14 @@ impl ServerConfig {
     #[must_use]
     pub fn max_queued_event_bytes(mut self, bytes: usize) -> Self {
         self.max_queued_event_bytes = bytes;
+        self
+    }
+
+    /// How many namespaces one connection may join at once (100). A CONNECT past it is
+    /// answered with a CONNECT_ERROR, "Too many namespaces", and the connection stays.
+    #[must_use]
+    pub fn max_namespaces_per_connection(mut self, namespaces: usize) -> Self {
+        self.max_namespaces_per_connection = namespaces.max(1);
         self
     }
 

@@ -44,9 +44,12 @@
 //! its sockets disconnect with "transport error", so one slow client cannot grow server
 //! memory without bound. Broadcasts to a whole namespace reach WebSocket connections
 //! through a shared log instead of their queues; a connection that falls more than
-//! `max_queued_packets` broadcasts behind it is closed the same way. Received events wait for their handlers in a bounded queue too
-//! (`max_queued_events`, 1,024 events, and `max_queued_event_bytes`, 4 MiB as received);
-//! a client that floods past either is disconnected the same way. Pending acknowledgements are bounded per socket (`max_pending_acks`, 1,024).
+//! `max_queued_packets` broadcasts behind it is closed the same way. Received events wait
+//! for their handlers in a bounded queue too (`max_queued_events`, 1,024 events, and
+//! `max_queued_event_bytes`, 4 MiB as received); a client that floods past either is
+//! disconnected the same way. Pending acknowledgements are bounded per socket
+//! (`max_pending_acks`, 1,024), and so are the namespaces one connection joins at once
+//! (`max_namespaces_per_connection`, 100).
 //!
 //! # Layout
 //! - [`Server`], [`ServerConfig`]: construction, mounting ([`Server::service`]) and

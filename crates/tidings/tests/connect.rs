@@ -245,3 +245,30 @@ async fn new_namespace_listeners_and_empty_children_cleanup() {
     );
     assert_eq!(log.entries(), ["/static", "/dyn-1", "/dyn-1"]);
 }
+
+#[tokio::test]
+async fn a_connection_joins_at_most_the_namespace_limit() {
+    let io = Server::new(ServerConfig::default().max_namespaces_per_connection(2));
+    let created = io.dynamic_ns(|name, _| name.starts_with("/room-"));
+    created.on_connection(|_| async {});
+    io.ns("/", |_| async {});
+    let server = serve(io.clone()).await;
+    let mut peer = Peer::open(server.addr).await;
+    peer.send("40").await;
+    assert!(peer.recv().await.starts_with(r#"40{"sid":""#));
+    peer.send("40/room-1,").await;
+    assert!(peer.recv().await.starts_with(r#"40/room-1,{"sid":""#));
+    peer.send("40/room-2,").await;
+    assert_eq!(
+        peer.recv().await,
+        r#"44/room-2,{"message":"Too many namespaces"}"#
+    );
+    // The refused connect created no namespace; the accepted one did.
+    let names = io.namespace_names();
+    assert!(names.contains(&"/room-1".to_owned()), "{names:?}");
+    assert!(!names.contains(&"/room-2".to_owned()), "{names:?}");
+    // Leaving one makes room again, on the same connection.
+    peer.send("41/room-1,").await;
+    peer.send("40/room-2,").await;
+    assert!(peer.recv().await.starts_with(r#"40/room-2,{"sid":""#));
+}
