@@ -46,3 +46,20 @@ pub(crate) fn now_micros() -> u64 {
             u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
         })
 }
+
+/// Binds `addr` (an `ip:port`) with a backlog of 1,024, as Node's 511 is. tokio's
+/// `TcpListener::bind` asks for 128: the generator's 200 handshakes in flight overflowed
+/// it, and each dropped SYN cost a one-second retransmission, whichever peer it was.
+pub(crate) fn listen(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let address: std::net::SocketAddr = addr.parse().with_context(|| format!("address {addr}"))?;
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(address)
+        .with_context(|| format!("bind {addr}"))?;
+    Ok(socket.listen(1024)?)
+}

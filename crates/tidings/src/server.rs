@@ -318,7 +318,7 @@ impl Server {
     /// # Cancel safety
     /// Dropping the future stops accepting at once; call [`Server::close`] to drain.
     pub async fn serve(&self, addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<()> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let listener = listen(addr).await?;
         self.serve_listener(listener).await
     }
 
@@ -589,5 +589,60 @@ struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// Connections the kernel may hold for `accept` (Linux caps it at `somaxconn`). tokio's
+/// `TcpListener::bind` asks for 128: a burst of more connections than that overflowed the
+/// queue, and each dropped handshake cost its client a one-second retransmission. Node
+/// asks for 511.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds the first address of `addr` that can be bound, with [`LISTEN_BACKLOG`].
+async fn listen(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for address in tokio::net::lookup_host(addr).await? {
+        let socket = if address.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind` does: a restarted server can bind while old connections
+        // linger in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(address) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_listener_holds_more_than_128_connections_for_accept() {
+        let listener = listen("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        // Nothing accepts: every handshake must wait in the kernel's queue. With tokio's
+        // backlog of 128, the SYNs past it were dropped and these connects hung.
+        let connects = (0..300).map(|_| {
+            tokio::time::timeout(
+                Duration::from_millis(500),
+                tokio::net::TcpStream::connect(address),
+            )
+        });
+        let streams = futures_util::future::join_all(connects).await;
+        let connected = streams
+            .iter()
+            .filter(|stream| matches!(stream, Ok(Ok(_))))
+            .count();
+        assert_eq!(connected, 300);
     }
 }

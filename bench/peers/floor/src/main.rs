@@ -462,7 +462,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let (ring, _) = broadcast::channel(RING);
-        let listener = TcpListener::bind(&options.addr).await.context("bind")?;
+        let listener = options::listen(&options.addr)?;
         let admin_listener = TcpListener::bind(&options.admin)
             .await
             .context("bind admin")?;

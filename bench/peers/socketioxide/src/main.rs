@@ -101,7 +101,7 @@ fn main() -> anyhow::Result<()> {
                 let _ = socket.emit("message-back", &data);
             });
         });
-        let listener = TcpListener::bind(&options.addr).await?;
+        let listener = options::listen(&options.addr)?;
         let admin_listener = TcpListener::bind(&options.admin).await?;
         let admin_io = io.clone();
         tokio::spawn(async move {

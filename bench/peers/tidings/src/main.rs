@@ -99,7 +99,7 @@ fn main() -> anyhow::Result<()> {
                 let _ = socket.emit("message-back", event.into_args());
             });
         });
-        let listener = TcpListener::bind(&options.addr).await?;
+        let listener = options::listen(&options.addr)?;
         let admin_listener = TcpListener::bind(&options.admin).await?;
         let admin_io = io.clone();
         tokio::spawn(async move {
