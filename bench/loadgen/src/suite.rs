@@ -1288,8 +1288,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         for (index, spec) in specs.iter().enumerate() {
             let mut values = Values::new();
             for scenario in &scenarios {
-                let is_echo = scenario.starts_with("echo-");
-                if run > if is_echo { echo_runs } else { runs } {
+                let runs_of_scenario = if scenario.starts_with("echo-") {
+                    echo_runs
+                } else {
+                    runs
+                };
+                if run > runs_of_scenario {
                     continue;
                 }
                 let scenario_start = Instant::now();

@@ -467,12 +467,17 @@ mod tests {
         }
     }
 
-    /// Starts `serve` with `service` and sends it one request; returns the client.
-    async fn request_to(service: Gated) -> TcpStream {
+    /// Starts `serve` with `service`; returns a client connected to it.
+    async fn client_of(service: Gated) -> TcpStream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(serve(listener, service, std::future::pending()));
-        let mut client = TcpStream::connect(address).await.unwrap();
+        TcpStream::connect(address).await.unwrap()
+    }
+
+    /// Starts `serve` with `service` and sends it one request; returns the client.
+    async fn request_to(service: Gated) -> TcpStream {
+        let mut client = client_of(service).await;
         client
             .write_all(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
             .await
@@ -498,10 +503,7 @@ mod tests {
     async fn a_request_head_that_stops_coming_is_closed_after_the_header_timeout() {
         let service = Gated::default();
         service.open();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, service.clone(), std::future::pending()));
-        let mut client = TcpStream::connect(address).await.unwrap();
+        let mut client = client_of(service.clone()).await;
         let started = tokio::time::Instant::now();
         // The head's last empty line never comes.
         client
@@ -519,10 +521,7 @@ mod tests {
     async fn a_request_head_over_the_size_limit_gets_431() {
         let service = Gated::default();
         service.open();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, service.clone(), std::future::pending()));
-        let mut client = TcpStream::connect(address).await.unwrap();
+        let mut client = client_of(service.clone()).await;
         let mut head = b"GET /x HTTP/1.1\r\nHost: t\r\nCookie: ".to_vec();
         // Exactly the limit and still no end of head: all of it is read, so closing
         // after the answer resets nothing.

@@ -139,6 +139,8 @@ pub(crate) enum Job {
     Disconnect(DisconnectReason),
 }
 
+/// The jobs waiting for a socket's handlers; `push`, `pop` and `clear` keep the byte
+/// count of the queued events in step with the queue.
 #[derive(Default)]
 struct Inbox {
     jobs: VecDeque<Job>,
@@ -147,6 +149,28 @@ struct Inbox {
     /// Whether a task is draining the jobs: it exits when they run out, so an idle
     /// socket costs no task.
     running: bool,
+}
+
+impl Inbox {
+    fn push(&mut self, job: Job) {
+        if let Job::Event { wire_len, .. } = &job {
+            self.queued_bytes += wire_len;
+        }
+        self.jobs.push_back(job);
+    }
+
+    fn pop(&mut self) -> Option<Job> {
+        let job = self.jobs.pop_front();
+        if let Some(Job::Event { wire_len, .. }) = &job {
+            self.queued_bytes -= wire_len;
+        }
+        job
+    }
+
+    fn clear(&mut self) {
+        self.jobs.clear();
+        self.queued_bytes = 0;
+    }
 }
 
 impl fmt::Debug for Socket {
@@ -510,10 +534,7 @@ impl Socket {
             return false;
         }
         if inbox.running {
-            if let Job::Event { wire_len, .. } = &job {
-                inbox.queued_bytes += wire_len;
-            }
-            inbox.jobs.push_back(job);
+            inbox.push(job);
         } else {
             inbox.running = true;
             drop(inbox);
@@ -558,10 +579,7 @@ impl Socket {
     /// The next queued job; with none left, the socket stops running jobs.
     fn next_job(&self) -> Option<Job> {
         let mut inbox = lock(&self.inner.inbox);
-        let job = inbox.jobs.pop_front();
-        if let Some(Job::Event { wire_len, .. }) = &job {
-            inbox.queued_bytes -= wire_len;
-        }
+        let job = inbox.pop();
         if job.is_none() {
             inbox.running = false;
             // An idle socket keeps no queue allocation.
@@ -730,9 +748,7 @@ impl Socket {
                     self.inner.client.remove_socket(self);
                     namespace.adapter().del_all(self.inner.id);
                     self.set_state(State::Disconnected);
-                    let mut inbox = lock(&self.inner.inbox);
-                    inbox.jobs.clear();
-                    inbox.queued_bytes = 0;
+                    lock(&self.inner.inbox).clear();
                     return;
                 }
             }
