@@ -1,5 +1,7 @@
 //! `tidings-loadgen echo`: C clients each emit `echo` with an ack at a fixed rate, send
-//! times spread evenly over the period, over WebSocket or long-polling. The round trip
+//! times spread evenly over the period, over WebSocket or long-polling, or as bare
+//! WebSocket messages to the floor (`--transport raw`), which sends each one back as it
+//! came: the echoed event stands for the ack there. The round trip
 //! runs from just before the send to the arrival of the ack; samples sent during the
 //! warm-up are dropped. Prints `echo <sent> <acked> <errors>`, `hist <histogram>` and
 //! `slow <ms>:<µs>,…`: each measured round trip of 1 ms or more (the first 2,000), with
@@ -61,10 +63,20 @@ fn echo_message(id: u64) -> Vec<u8> {
     out.to_vec()
 }
 
-/// The id of an ack message (`43<id>[…]`), or `None` for anything else.
-fn ack_id(decoder: &mut tidings_sio::Decoder, sio: &str) -> anyhow::Result<Option<u64>> {
+/// The id of an answer: an ack message (`43<id>[…]`), or with `echoed` the event itself
+/// as the floor sends it back (`42<id>[…]`); `None` for anything else.
+fn answer_id(
+    decoder: &mut tidings_sio::Decoder,
+    sio: &str,
+    echoed: bool,
+) -> anyhow::Result<Option<u64>> {
+    let answer = if echoed {
+        tidings_sio::PacketType::Event
+    } else {
+        tidings_sio::PacketType::Ack
+    };
     match decoder.handle_text(sio)? {
-        Some(packet) if packet.kind == tidings_sio::PacketType::Ack => Ok(packet.id),
+        Some(packet) if packet.kind == answer => Ok(packet.id),
         _ => Ok(None),
     }
 }
@@ -99,6 +111,7 @@ fn record(totals: &Mutex<Totals>, schedule: &Schedule, sent_at: Instant, acked_a
 }
 
 async fn ws_client(
+    mode: Mode,
     index: usize,
     target: SocketAddr,
     source: std::net::Ipv4Addr,
@@ -106,7 +119,8 @@ async fn ws_client(
     offset: Duration,
     totals: Arc<Mutex<Totals>>,
 ) -> anyhow::Result<()> {
-    let mut conn = conn::open(Mode::WebSocket, source, target, index as u32 + 1).await?;
+    let mut conn = conn::open(mode, source, target, index as u32 + 1).await?;
+    let echoed = mode == Mode::Raw;
     let mut decoder = tidings_sio::Decoder::new(tidings_sio::DecoderLimits::default());
     let mut pending = Pending::default();
     let mut next = schedule.start + offset;
@@ -134,7 +148,7 @@ async fn ws_client(
                     match EioPacket::decode_text(text) {
                         Ok(EioPacket::Ping(_)) => ping = true,
                         Ok(EioPacket::Message(sio)) => {
-                            if let Some(acked) = ack_id(&mut decoder, &sio)?
+                            if let Some(acked) = answer_id(&mut decoder, &sio, echoed)?
                                 && let Some(sent_at) = pending.take(acked)
                             {
                                 record(&totals, &schedule, sent_at, now);
@@ -200,7 +214,7 @@ async fn polling_client(
                         match packet {
                             EioPacket::Ping(_) => ping = true,
                             EioPacket::Message(sio) => {
-                                if let Some(acked) = ack_id(&mut decoder, &sio)?
+                                if let Some(acked) = answer_id(&mut decoder, &sio, false)?
                                     && let Some(sent_at) = pending.take(acked)
                                 {
                                     record(&totals, &schedule, sent_at, at);
@@ -226,9 +240,11 @@ async fn polling_client(
 /// Runs the echo client (see the module docs); `args` as `main` documents.
 pub(crate) async fn run(args: &Args) -> anyhow::Result<()> {
     let target: SocketAddr = args.value("target")?.parse().context("--target")?;
-    let polling = match args.value("transport")?.as_str() {
-        "ws" => false,
-        "polling" => true,
+    // `None`: long-polling.
+    let websocket = match args.value("transport")?.as_str() {
+        "ws" => Some(Mode::WebSocket),
+        "raw" => Some(Mode::Raw),
+        "polling" => None,
         other => bail!("unknown transport {other}"),
     };
     let clients: usize = args.number("clients", 100)?;
@@ -254,10 +270,20 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<()> {
         let source = conn::source(first, last, index);
         let totals = totals.clone();
         tasks.spawn(async move {
-            let result = if polling {
-                polling_client(target, source, schedule, offset, totals.clone()).await
-            } else {
-                ws_client(index, target, source, schedule, offset, totals.clone()).await
+            let result = match websocket {
+                Some(mode) => {
+                    ws_client(
+                        mode,
+                        index,
+                        target,
+                        source,
+                        schedule,
+                        offset,
+                        totals.clone(),
+                    )
+                    .await
+                }
+                None => polling_client(target, source, schedule, offset, totals.clone()).await,
             };
             if let Err(error) = result {
                 let mut totals = totals.lock().unwrap_or_else(|poison| poison.into_inner());
@@ -300,9 +326,28 @@ mod tests {
     #[test]
     fn reads_ack_ids() {
         let mut decoder = tidings_sio::Decoder::new(tidings_sio::DecoderLimits::default());
-        assert_eq!(ack_id(&mut decoder, r#"312["x"]"#).unwrap(), Some(12));
-        assert_eq!(ack_id(&mut decoder, r#"2["tick"]"#).unwrap(), None);
-        assert!(ack_id(&mut decoder, "3x").is_err());
+        assert_eq!(
+            answer_id(&mut decoder, r#"312["x"]"#, false).unwrap(),
+            Some(12)
+        );
+        assert_eq!(
+            answer_id(&mut decoder, r#"2["tick"]"#, false).unwrap(),
+            None
+        );
+        assert_eq!(
+            answer_id(&mut decoder, r#"212["echo"]"#, false).unwrap(),
+            None
+        );
+        assert!(answer_id(&mut decoder, "3x", false).is_err());
+    }
+
+    #[test]
+    fn reads_the_ids_of_echoed_events() {
+        let mut decoder = tidings_sio::Decoder::new(tidings_sio::DecoderLimits::default());
+        let message = String::from_utf8(echo_message(12)).unwrap();
+        let sio = message.strip_prefix('4').unwrap();
+        assert_eq!(answer_id(&mut decoder, sio, true).unwrap(), Some(12));
+        assert_eq!(answer_id(&mut decoder, r#"312["x"]"#, true).unwrap(), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! - `worker --target ADDR --mode ws|upgrade|raw --count N [--offset N]
 //!   [--concurrency N]`: holds connections, counts ticks, answers `report`/`reset`/`quit`
 //!   on stdin;
-//! - `echo --target ADDR --transport ws|polling [--clients N] [--rate N]
+//! - `echo --target ADDR --transport ws|polling|raw [--clients N] [--rate N]
 //!   [--warmup-ms N] [--measure-ms N]`: the echo round trip with acks.
 //!
 //! Every server it measures is a program of its own; the raw WebSocket floor is

@@ -712,7 +712,8 @@ impl Suite {
             spec.label,
             line("slow ").unwrap_or("")
         ));
-        let prefix = if transport == "ws" { "ew" } else { "ep" };
+        // The floor's bare WebSocket echo (`raw`) fills the WebSocket rows.
+        let prefix = if transport == "polling" { "ep" } else { "ew" };
         for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9)] {
             values.insert(key(prefix, name), rtt.percentile(p).unwrap_or(0) as f64);
         }
@@ -1158,7 +1159,7 @@ fn echo_priorities(suite: &Suite, specs: &[PeerSpec]) -> String {
     let labels = |priority: Priority| -> Vec<&str> {
         specs
             .iter()
-            .filter(|spec| spec.speaks_socketio() && suite.echo_priority(spec) == priority)
+            .filter(|spec| suite.echo_priority(spec) == priority)
             .map(|spec| spec.label)
             .collect()
     };
@@ -1308,11 +1309,15 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
                     }
                     "broadcast-1" => suite.broadcast(spec, 0, &mut values),
                     "broadcast-2" => suite.broadcast(spec, 1, &mut values),
-                    "echo-ws" if spec.speaks_socketio() => suite.echo(spec, "ws", &mut values),
+                    "echo-ws" => suite.echo(
+                        spec,
+                        if spec.speaks_socketio() { "ws" } else { "raw" },
+                        &mut values,
+                    ),
                     "echo-polling" if spec.speaks_socketio() => {
                         suite.echo(spec, "polling", &mut values)
                     }
-                    "idle-upgrade" | "echo-ws" | "echo-polling" => continue,
+                    "idle-upgrade" | "echo-polling" => continue,
                     other => bail!("unknown scenario {other}"),
                 };
                 eprintln!(

@@ -18,8 +18,13 @@
 //! - a woken connection copies every frame queued for it into a scratch buffer shared by
 //!   the connections of its thread and sends it with one `write`; only what the socket
 //!   does not take is kept, and written before the connection takes anything new;
-//! - reads go through a small buffer on the stack into a `ws_codec::Reader`, only to
-//!   notice a close frame or the end of the stream; an idle connection holds no buffer.
+//! - reads go through a small buffer on the stack into a `ws_codec::Reader`; an idle
+//!   connection holds no buffer;
+//! - a text message is sent straight back as it came (the echo floor): its frame is built
+//!   in the shared scratch buffer and written at once, behind any bytes still waiting.
+//!   The echo client sends the bytes a Socket.IO client would (`42<id>["echo",…]`) and
+//!   takes the echoed message as the answer, so the echo rows show what a round trip
+//!   costs with no protocol work at all.
 //!
 //! Admin HTTP, the same as every peer's: `GET /broadcast?n=&size=&batch=` sends
 //! `42["tick",{"i":…,"t":…,"p":…}]` (the bytes a Socket.IO server would send) n times,
@@ -55,8 +60,11 @@ const HEAD_CHUNK: usize = 1024;
 const MAX_HEAD: usize = 8192;
 /// Reads an upgrade request may take.
 const MAX_HEAD_READS: usize = 64;
-/// The largest message a client may send (clients of the floor send none but close).
+/// The largest message a client may send.
 const MAX_MESSAGE: usize = 64 * 1024;
+/// Bytes waiting for a client's socket past which the client is dropped: one that sends
+/// echoes without reading the answers.
+const MAX_PENDING: usize = 1024 * 1024;
 /// Non-blocking attempts per read or write before waiting for the socket again.
 const TRIES: usize = 4;
 /// The scratch buffer is given back when a burst made it larger than this.
@@ -233,20 +241,50 @@ enum Read {
     Close(Option<u16>),
 }
 
-/// Decodes what the reader holds, looking only for the end of the connection: a close
-/// frame or a broken frame. Every other message is dropped.
-fn read_frames(reader: &mut Reader) -> Read {
+/// Decodes what the reader holds: each text message is framed again into `echoes`, to be
+/// sent back; a close frame or a broken frame ends the connection; other messages are
+/// dropped.
+fn read_frames(reader: &mut Reader, echoes: &mut Vec<u8>) -> Read {
     // A message takes at least 6 bytes and the reader holds at most one partial frame
     // (under `MAX_MESSAGE`) plus one read, so this bound is never what ends the loop.
     for _ in 0..MAX_MESSAGE {
         match reader.decode() {
             Ok(None) => return Read::Open,
             Ok(Some(Incoming::Close(code))) => return Read::Close(code),
+            Ok(Some(Incoming::Text(text))) => {
+                let mut header = [0u8; ws_codec::MAX_HEADER];
+                let len = ws_codec::encode_header(Outgoing::Text, text.len(), &mut header);
+                echoes.extend_from_slice(&header[..len]);
+                echoes.extend_from_slice(&text);
+            }
             Ok(Some(_)) => {}
             Err(error) => return Read::Close(Some(error.close_code())),
         }
     }
     Read::Open
+}
+
+/// Reads the frames the reader holds and sends the echoes they ask for, behind the bytes
+/// already waiting in `pending`.
+fn answer_frames(
+    stream: &TcpStream,
+    reader: &mut Reader,
+    pending: &mut BytesMut,
+) -> io::Result<Read> {
+    SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        let read = read_frames(reader, scratch);
+        if !pending.is_empty() {
+            pending.extend_from_slice(scratch);
+        } else if !scratch.is_empty() {
+            let written = write_now(stream, scratch)?;
+            pending.extend_from_slice(&scratch[written..]);
+        }
+        if pending.len() > MAX_PENDING {
+            return Err(io::Error::other("the client does not read its echoes"));
+        }
+        Ok(read)
+    })
 }
 
 /// Sends a close frame, if the socket takes it right now, before the connection ends.
@@ -318,12 +356,12 @@ async fn connection(
     handshake(&mut stream, &mut reader).await?;
     let mut queue = ring.subscribe();
     drop(ring);
-    if let Read::Close(code) = read_frames(&mut reader) {
+    // Bytes the socket did not take yet; empty, with no allocation, between bursts.
+    let mut pending = BytesMut::new();
+    if let Read::Close(code) = answer_frames(&stream, &mut reader, &mut pending)? {
         close(&stream, code);
         return Ok(());
     }
-    // Bytes the socket did not take yet; empty, with no allocation, between bursts.
-    let mut pending = BytesMut::new();
     loop {
         tokio::select! {
             biased;
@@ -338,7 +376,7 @@ async fn connection(
                 if read? == 0 {
                     return Ok(());
                 }
-                if let Read::Close(code) = read_frames(&mut reader) {
+                if let Read::Close(code) = answer_frames(&stream, &mut reader, &mut pending)? {
                     if pending.is_empty() {
                         close(&stream, code);
                     }
@@ -525,7 +563,10 @@ mod tests {
         let mut bytes = REQUEST.as_bytes().to_vec();
         bytes.extend_from_slice(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]);
         assert!(matches!(take_head(&bytes, &mut reader), Head::Upgrade(_)));
-        assert!(matches!(read_frames(&mut reader), Read::Close(Some(1000))));
+        assert!(matches!(
+            read_frames(&mut reader, &mut Vec::new()),
+            Read::Close(Some(1000))
+        ));
     }
 
     #[test]
@@ -597,6 +638,33 @@ mod tests {
         let mut rest = Vec::new();
         client.read_to_end(&mut rest).await.unwrap();
         assert!(rest.is_empty());
+    }
+
+    /// `text` as a client sends it: a masked text frame.
+    fn masked_text(text: &str, mask: [u8; 4]) -> Vec<u8> {
+        assert!(text.len() < 126);
+        let mut frame = vec![0x81, 0x80 | text.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(text.bytes().enumerate().map(|(i, byte)| byte ^ mask[i % 4]));
+        frame
+    }
+
+    #[tokio::test]
+    async fn text_messages_come_back_as_they_came() {
+        let (_ring, mut client) = upgraded_client().await;
+        let first = r#"427["echo","0123456789abcdef0123456789abcdef"]"#;
+        // Two messages in one write, the second split from a third over two writes.
+        let mut bytes = masked_text(first, [1, 2, 3, 4]);
+        bytes.extend(masked_text("428[]", [9, 8, 7, 6]));
+        let third = masked_text("x", [5, 5, 5, 5]);
+        bytes.extend_from_slice(&third[..3]);
+        client.write_all(&bytes).await.unwrap();
+        let mut expected = vec![0x81, first.len() as u8];
+        expected.extend_from_slice(first.as_bytes());
+        expected.extend_from_slice(b"\x81\x05428[]");
+        assert_eq!(read_exact(&mut client, expected.len()).await, expected);
+        client.write_all(&third[3..]).await.unwrap();
+        assert_eq!(read_exact(&mut client, 3).await, b"\x81\x01x");
     }
 
     #[tokio::test]
