@@ -92,8 +92,11 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         let io = Server::new(ServerConfig::default());
         io.ns("/", |socket: Socket| async move {
-            socket.on("echo", |_, event| async move {
-                let _ = event.ack(event.args().clone());
+            socket.on("echo", |_, mut event| async move {
+                // The arguments move into the ack: no copy, as socketioxide's peer
+                // serializes its `data` by reference.
+                let args = std::mem::take(event.args_mut());
+                let _ = event.ack(args);
             });
             socket.on("message", |socket, event| async move {
                 let _ = socket.emit("message-back", event.into_args());
