@@ -1059,15 +1059,46 @@ fn table(plan: &Plan, specs: &[PeerSpec], medians: &[BTreeMap<&'static str, f64>
     out
 }
 
+/// How often a run of `mine` came out below a run of `theirs`, over every pair (a tie
+/// counts half): near 1 decides a lower-is-better row, near 0.5 is a coin flip.
+fn share_below(mine: &[f64], theirs: &[f64]) -> Option<f64> {
+    if mine.is_empty() || theirs.is_empty() {
+        return None;
+    }
+    let mut score = 0.0;
+    for a in mine {
+        for b in theirs {
+            if a < b {
+                score += 1.0;
+            } else if a == b {
+                score += 0.5;
+            }
+        }
+    }
+    Some(score / (mine.len() * theirs.len()) as f64)
+}
+
 /// The echo rows run by run, in the order the runs were made: their medians move the
-/// most between tables, and the spread shows how far.
+/// most between tables, and the spread shows how far. With Tidings and socketioxide both
+/// in the suite (issue 5 asks Tidings to beat it on every row), a last column says how
+/// often a run of the first Tidings column was below one of socketioxide's.
 fn echo_runs_table(plan: &Plan, specs: &[PeerSpec], results: &[Vec<Values>]) -> String {
+    let position = |wanted: fn(Kind) -> bool| specs.iter().position(|spec| wanted(spec.kind));
+    let pair = position(|kind| matches!(kind, Kind::Tidings(_)))
+        .zip(position(|kind| kind == Kind::Socketioxide));
     let mut out = String::from("| echo metric, each run |");
     for spec in specs {
         let _ = write!(out, " {} |", spec.label);
     }
+    if let Some((mine, theirs)) = pair {
+        let _ = write!(
+            out,
+            " {} run below {} (share of pairs) |",
+            specs[mine].label, specs[theirs].label
+        );
+    }
     out.push_str("\n|---|");
-    out.push_str(&"---:|".repeat(specs.len()));
+    out.push_str(&"---:|".repeat(specs.len() + usize::from(pair.is_some())));
     out.push('\n');
     let echo_metrics = METRICS
         .iter()
@@ -1081,6 +1112,11 @@ fn echo_runs_table(plan: &Plan, specs: &[PeerSpec], results: &[Vec<Values>]) -> 
             continue;
         }
         let _ = write!(out, "| {} |", row_label(plan, metric.label));
+        let each_run = |runs: &[Values]| -> Vec<f64> {
+            runs.iter()
+                .filter_map(|values| values.get(metric.key).copied())
+                .collect()
+        };
         for runs in results {
             let each: Vec<String> = runs
                 .iter()
@@ -1092,6 +1128,14 @@ fn echo_runs_table(plan: &Plan, specs: &[PeerSpec], results: &[Vec<Values>]) -> 
                 })
                 .collect();
             let _ = write!(out, " {} |", each.join(" / "));
+        }
+        if let Some((mine, theirs)) = pair {
+            match share_below(&each_run(&results[mine]), &each_run(&results[theirs])) {
+                Some(share) => {
+                    let _ = write!(out, " {share:.2} |");
+                }
+                None => out.push_str(" – |"),
+            }
         }
         out.push('\n');
     }
@@ -1521,6 +1565,44 @@ mod tests {
             "3 runs, median; echo rows 5 runs, median"
         );
         assert_eq!(runs_phrase(1, 3), "1 run; echo rows 3 runs, median");
+    }
+
+    #[test]
+    fn share_below_counts_pairs_and_halves_ties() {
+        assert_eq!(share_below(&[1.0, 2.0], &[2.0, 3.0]), Some(3.5 / 4.0));
+        assert_eq!(share_below(&[5.0], &[1.0, 2.0]), Some(0.0));
+        assert_eq!(share_below(&[], &[1.0]), None);
+    }
+
+    #[test]
+    fn echo_runs_say_how_often_tidings_was_below_socketioxide() {
+        let spec = |kind, label| PeerSpec {
+            kind,
+            label,
+            command: Vec::new(),
+            cpus: "0",
+        };
+        let specs = [spec(Kind::Tidings(1), "T"), spec(Kind::Socketioxide, "S")];
+        let run = |cpu: f64| Values::from([("ew.cpu", cpu)]);
+        let text = echo_runs_table(
+            &Plan::new(false),
+            &specs,
+            &[vec![run(30.0), run(40.0)], vec![run(35.0), run(40.0)]],
+        );
+        assert!(
+            text.starts_with(
+                "| echo metric, each run | T | S | T run below S (share of pairs) |\n\
+                 |---|---:|---:|---:|\n"
+            ),
+            "{text}"
+        );
+        // 30 < 35, 30 < 40, 40 > 35, 40 = 40: 2.5 of 4.
+        assert!(
+            text.contains(
+                "| echo over WebSocket: server CPU per echo (µs) | 30.0 / 40.0 | 35.0 / 40.0 | 0.62 |"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
