@@ -433,6 +433,13 @@ mod tests {
     }
 
     impl Gated {
+        /// A service that is ready from the start.
+        fn opened() -> Self {
+            let service = Self::default();
+            service.open();
+            service
+        }
+
         fn open(&self) {
             self.open.store(true, Ordering::SeqCst);
             if let Some(waker) = self.waiting.lock().unwrap().take() {
@@ -501,8 +508,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_request_head_that_stops_coming_is_closed_after_the_header_timeout() {
-        let service = Gated::default();
-        service.open();
+        let service = Gated::opened();
         let mut client = client_of(service.clone()).await;
         let started = tokio::time::Instant::now();
         // The head's last empty line never comes.
@@ -519,8 +525,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_head_over_the_size_limit_gets_431() {
-        let service = Gated::default();
-        service.open();
+        let service = Gated::opened();
         let mut client = client_of(service.clone()).await;
         let mut head = b"GET /x HTTP/1.1\r\nHost: t\r\nCookie: ".to_vec();
         // Exactly the limit and still no end of head: all of it is read, so closing
@@ -539,8 +544,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_ready_service_answers_the_request() {
-        let service = Gated::default();
-        service.open();
+        let service = Gated::opened();
         let mut client = request_to(service.clone()).await;
         let answer = response_body(&mut client).await;
         assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");

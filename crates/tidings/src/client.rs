@@ -153,7 +153,7 @@ impl Client {
     ) {
         let (joined, full) = {
             let sockets = lock(&self.sockets);
-            let full = sockets.0.len() >= self.config.max_namespaces_per_connection;
+            let full = sockets.len() >= self.config.max_namespaces_per_connection;
             (sockets.get(&nsp).is_some(), full)
         };
         if joined {
@@ -215,6 +215,10 @@ impl Client {
 struct Sockets(Vec<Socket>);
 
 impl Sockets {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
     fn get(&self, nsp: &str) -> Option<&Socket> {
         self.0
             .iter()
