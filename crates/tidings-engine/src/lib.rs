@@ -11,7 +11,8 @@
 //! - [`EngineConfig`], [`Cors`]: settings.
 //! - [`Handler`], [`Connection`]: the boundary toward the layer above.
 //! - `polling`, `websocket`: the two transports and the per-session driver.
-//! - [`serve`]: a minimal HTTP/1.1 server with graceful shutdown.
+//! - [`serve`]: a minimal HTTP/1.1 server with graceful shutdown; `http1` is the sans-IO
+//!   half of its own path for long-polling's plain requests (the rest goes to hyper).
 //! - [`ws_codec`]: the sans-IO WebSocket frame codec under the WebSocket transport.
 //!
 //! # Example
@@ -44,6 +45,7 @@ mod config;
 mod connection;
 mod engine;
 mod handler;
+mod http1;
 mod log;
 mod polling;
 mod response;
@@ -60,5 +62,5 @@ pub use engine::{CLOSE_GRACE, ConnectionError, Engine};
 pub use handler::Handler;
 pub use log::{FrameLog, LOG_CAPACITY};
 pub use response::{ResponseBody, ResponseFuture, accepts_gzip};
-pub use serve::serve;
+pub use serve::{RequestBody, serve};
 pub use tidings_eio::{CloseReason, ErrorCode, Frame, Sid, Transport};

@@ -7,22 +7,26 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
-use bytes::Bytes;
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
 use http_body::Body;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
+use tokio::sync::futures::Notified;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
 
 use crate::connection::RemoteAddr;
+use crate::http1::{self as own, Framing, Parsed};
 
 /// How long in-flight HTTP requests may take to finish after shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,6 +49,11 @@ const MAX_HEAD_SIZE: usize = 64 * 1024;
 /// connection that takes more than 30 s to send a request's head is closed, and a head
 /// over 64 KB is answered 431.
 ///
+/// Plain GETs and POSTs with a body of known length (up to 64 KB) are read by a lean
+/// HTTP/1.1 path of its own, and reach the service with their whole body; the first
+/// request that is anything else hands the connection to hyper, whose bodies stream.
+/// Either way the service sees a [`RequestBody`].
+///
 /// Close the engine (for example with [`Engine::close`](crate::Engine::close)) before
 /// `shutdown` completes, so that pending long-polls are answered.
 ///
@@ -59,7 +68,7 @@ pub async fn serve<S, B>(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
 where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+    S: Service<Request<RequestBody>, Response = Response<B>, Error = Infallible>
         + Clone
         + Send
         + 'static,
@@ -72,6 +81,7 @@ where
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_header_size(MAX_HEAD_SIZE);
+    let http = Arc::new(http);
     let drain = Arc::new(DrainSignal::default());
     let connections = TaskTracker::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -91,10 +101,170 @@ where
         if !nodelay_inherited {
             let _ = stream.set_nodelay(true);
         }
-        let stream = ServedStream::new(stream);
+        let mut connection = Served {
+            service: service.clone(),
+            peer,
+            drain: drain.clone(),
+        };
+        let http = http.clone();
+        connections.spawn(async move {
+            let error = match connection.own_path(stream).await {
+                Ok(None) => return,
+                Ok(Some((stream, replay))) => {
+                    match connection.by_hyper(&http, stream, replay).await {
+                        Ok(()) => return,
+                        Err(error) => error.to_string(),
+                    }
+                }
+                Err(error) => error.to_string(),
+            };
+            tracing::debug!(%peer, %error, "http connection ended with an error");
+        });
+    }
+    drop(listener);
+    drain.start();
+    connections.close();
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await;
+    Ok(())
+}
+
+/// One accepted connection and what serving it needs.
+struct Served<S> {
+    service: S,
+    peer: SocketAddr,
+    drain: Arc<DrainSignal>,
+}
+
+/// Why the own path stopped waiting for bytes.
+enum Wait {
+    Read,
+    /// The peer closed, the head took too long, or the drain began with nothing read.
+    Stop,
+}
+
+impl<S, B> Served<S>
+where
+    S: Service<Request<RequestBody>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    /// Serves the plain requests of long-polling itself (see [`http1`](crate::http1)):
+    /// hyper took about half the CPU of a long-polling round trip. Returns the stream and
+    /// the bytes read so far when a request is for hyper, `None` when the connection is
+    /// done.
+    async fn own_path(&mut self, mut stream: TcpStream) -> io::Result<Option<(TcpStream, Bytes)>> {
+        let mut buf = BytesMut::new();
+        let mut drain_signal = std::pin::pin!(self.drain.notify.notified());
+        let mut drain_waker: Option<Waker> = None;
+        let mut timer = std::pin::pin!(tokio::time::sleep(HEADER_READ_TIMEOUT));
+        loop {
+            // A whole head, and the body that follows it, within the header timeout.
+            let deadline = tokio::time::Instant::now() + HEADER_READ_TIMEOUT;
+            let mut armed = false;
+            let head = loop {
+                match own::parse(&buf) {
+                    Parsed::Request(head) if buf.len() >= head.len + head.body_len => break head,
+                    // A body still coming: bounded, as the head limits its length.
+                    Parsed::Request(_) => {}
+                    Parsed::Partial if buf.len() < MAX_HEAD_SIZE => {}
+                    // Hyper answers a head over the limit with its 431.
+                    Parsed::Partial | Parsed::Handoff => {
+                        return Ok(Some((stream, buf.freeze())));
+                    }
+                }
+                let idle = buf.is_empty();
+                let wait = poll_fn(|cx| {
+                    match poll_read_some(&mut stream, &mut buf, cx) {
+                        Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(Wait::Stop),
+                        Poll::Ready(Ok(_)) => return Poll::Ready(Wait::Read),
+                        Poll::Pending => {}
+                    }
+                    if idle
+                        && self
+                            .drain
+                            .poll_started(drain_signal.as_mut(), &mut drain_waker, cx)
+                    {
+                        return Poll::Ready(Wait::Stop);
+                    }
+                    if !armed {
+                        timer.as_mut().reset(deadline);
+                        armed = true;
+                    }
+                    timer.as_mut().poll(cx).map(|()| Wait::Stop)
+                })
+                .await;
+                if let Wait::Stop = wait {
+                    return Ok(None);
+                }
+            };
+            let head_bytes = buf.split_to(head.len).freeze();
+            let body = buf.split_to(head.body_len).freeze();
+            if buf.is_empty() {
+                // Give the read buffer back while the connection waits: an idle
+                // keep-alive connection holds no allocation.
+                buf = BytesMut::new();
+            }
+            let Some(request) = own::request(&head, &head_bytes, ()) else {
+                // A head `http` cannot hold: hyper, which parses the same way, answers it.
+                let mut replay = BytesMut::from(&head_bytes[..]);
+                replay.extend_from_slice(&body);
+                replay.extend_from_slice(&buf);
+                return Ok(Some((stream, replay.freeze())));
+            };
+            drop(head_bytes);
+            let mut request = request.map(|()| RequestBody::full(body));
+            if may_open_session(&request) {
+                request.extensions_mut().insert(RemoteAddr(self.peer));
+            }
+            let mut service = self.service.clone();
+            if let Err(never) = poll_fn(|cx| service.poll_ready(cx)).await {
+                match never {}
+            }
+            let mut answer = std::pin::pin!(service.call(request));
+            // Wait for the answer, watching the socket: a client that goes away while its
+            // long-poll waits drops the request, as hyper does.
+            let answered = poll_fn(|cx| {
+                if let Poll::Ready(Ok(response)) = answer.as_mut().poll(cx) {
+                    return Poll::Ready(Some(response));
+                }
+                while buf.len() < MAX_HEAD_SIZE + own::MAX_BODY {
+                    match poll_read_some(&mut stream, &mut buf, cx) {
+                        Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(None),
+                        Poll::Ready(Ok(_)) => {}
+                        Poll::Pending => break,
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            let Some(response) = answered else {
+                return Ok(None);
+            };
+            let close = head.close || self.drain.is_started();
+            if write_response(&mut stream, response, close).await? {
+                let _ = stream.shutdown().await;
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Serves the rest of the connection with hyper, `replay` first.
+    async fn by_hyper(
+        &mut self,
+        http: &http1::Builder,
+        stream: TcpStream,
+        replay: Bytes,
+    ) -> Result<(), hyper::Error> {
+        let stream = ServedStream::new(stream, replay);
         let hold = HoldUpgradeResponse(stream.hold.clone());
-        let service = service.clone();
-        let handler = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        let peer = self.peer;
+        let service = self.service.clone();
+        let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let mut request = request.map(RequestBody::streaming);
             // Only a GET without a session id can open a session, the one reader of the
             // address; the others skip the extension (three allocations a request).
             if may_open_session(&request) {
@@ -128,22 +298,168 @@ where
         let connection = http
             .serve_connection(TokioIo::new(stream), handler)
             .with_upgrades();
-        let drain = drain.clone();
-        connections.spawn(async move {
-            let connection = std::pin::pin!(connection);
-            let result = drain
-                .run(connection, |connection| connection.graceful_shutdown())
-                .await;
-            if let Err(error) = result {
-                tracing::debug!(%peer, %error, "http connection ended with an error");
-            }
-        });
+        let connection = std::pin::pin!(connection);
+        self.drain
+            .run(connection, |connection| connection.graceful_shutdown())
+            .await
     }
-    drop(listener);
-    drain.start();
-    connections.close();
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await;
-    Ok(())
+}
+
+/// How many bytes one read of the own path takes from the socket.
+const READ_SIZE: usize = 4096;
+
+/// Reads what the socket has and appends it to `buf`. The read goes to the stack and
+/// `buf` grows only by what came: most requests are a few hundred bytes, and a 4 KB
+/// buffer for each would cost more to allocate than the copy.
+fn poll_read_some(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let mut chunk = [std::mem::MaybeUninit::<u8>::uninit(); READ_SIZE];
+    let mut read = ReadBuf::uninit(&mut chunk);
+    ready!(Pin::new(stream).poll_read(cx, &mut read))?;
+    buf.extend_from_slice(read.filled());
+    Poll::Ready(Ok(read.filled().len()))
+}
+
+/// Writes `response`; `true` when the connection must close after it (asked by either
+/// side, or a body that broke its framing).
+async fn write_response<B>(
+    stream: &mut TcpStream,
+    response: Response<B>,
+    close: bool,
+) -> io::Result<bool>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    let (parts, body) = response.into_parts();
+    let framing = Framing::of(parts.status, body.size_hint().exact());
+    let close = close
+        || parts.status.is_informational()
+        || parts
+            .headers
+            .get(http::header::CONNECTION)
+            .is_some_and(|value| own::has_token(value.as_bytes(), b"close"));
+    let mut out = BytesMut::new();
+    own::date_now(|date| {
+        own::write_head(&mut out, parts.status, &parts.headers, framing, close, date)
+    });
+    let mut body = std::pin::pin!(body);
+    let mut sent: u64 = 0;
+    loop {
+        // Take the frames that are ready; write what is gathered before waiting for more.
+        let ready = poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx)))
+            .await
+            .map(|frame| frame.map(data_of));
+        let next = match ready {
+            Poll::Ready(next) => next,
+            Poll::Pending => {
+                stream.write_all(&out).await?;
+                out.clear();
+                poll_fn(|cx| body.as_mut().poll_frame(cx))
+                    .await
+                    .map(data_of)
+            }
+        };
+        let data = match next {
+            None => break,
+            Some(Ok(Some(data))) => data,
+            Some(Ok(None)) => continue,
+            Some(Err(error)) => {
+                tracing::debug!(%error, "response body failed");
+                stream.write_all(&out).await?;
+                return Ok(true);
+            }
+        };
+        sent += data.len() as u64;
+        match framing {
+            Framing::Empty => {}
+            Framing::Length(len) if sent > len => {
+                tracing::debug!(len, "response body longer than its length");
+                stream.write_all(&out).await?;
+                return Ok(true);
+            }
+            Framing::Length(_) => out.extend_from_slice(&data),
+            Framing::Chunked => own::write_chunk(&mut out, &data),
+        }
+    }
+    match framing {
+        Framing::Chunked => out.extend_from_slice(own::LAST_CHUNK),
+        Framing::Length(len) if sent != len => {
+            tracing::debug!(len, sent, "response body shorter than its length");
+            stream.write_all(&out).await?;
+            return Ok(true);
+        }
+        Framing::Length(_) | Framing::Empty => {}
+    }
+    stream.write_all(&out).await?;
+    Ok(close)
+}
+
+/// The data of a body frame (`None` for trailers), or the body's error.
+fn data_of<E: Into<Box<dyn StdError + Send + Sync>>>(
+    frame: Result<http_body::Frame<Bytes>, E>,
+) -> Result<Option<Bytes>, Box<dyn StdError + Send + Sync>> {
+    frame
+        .map(|frame| frame.into_data().ok())
+        .map_err(Into::into)
+}
+
+/// The body of a request [`serve`] hands to its service: read whole by its own HTTP/1.1
+/// path, or streamed by hyper.
+#[derive(Debug)]
+pub struct RequestBody(BodyKind);
+
+#[derive(Debug)]
+enum BodyKind {
+    /// The whole body; `None` once handed out.
+    Full(Option<Bytes>),
+    Streaming(Incoming),
+}
+
+impl RequestBody {
+    fn full(body: Bytes) -> Self {
+        Self(BodyKind::Full((!body.is_empty()).then_some(body)))
+    }
+
+    fn streaming(body: Incoming) -> Self {
+        Self(BodyKind::Streaming(body))
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, hyper::Error>>> {
+        match &mut self.get_mut().0 {
+            BodyKind::Full(body) => {
+                Poll::Ready(body.take().map(|data| Ok(http_body::Frame::data(data))))
+            }
+            BodyKind::Streaming(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            BodyKind::Full(body) => body.is_none(),
+            BodyKind::Streaming(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.0 {
+            BodyKind::Full(body) => {
+                http_body::SizeHint::with_exact(body.as_ref().map_or(0, |body| body.len() as u64))
+            }
+            BodyKind::Streaming(body) => body.size_hint(),
+        }
+    }
 }
 
 /// A request given to the service at once, or kept until the service is ready.
@@ -168,6 +484,32 @@ impl DrainSignal {
         self.notify.notify_waiters();
     }
 
+    fn is_started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
+    }
+
+    /// Whether the drain has started; if not, `cx` is woken when it does. `signal` is
+    /// this task's `notified()`, registered again only when the task's waker changes
+    /// (`registered` remembers the last one).
+    fn poll_started(
+        &self,
+        signal: Pin<&mut Notified<'_>>,
+        registered: &mut Option<Waker>,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        if !registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()))
+        {
+            // Registers this waker; a signal given before completes it at once.
+            if signal.poll(cx).is_ready() {
+                return true;
+            }
+            *registered = Some(cx.waker().clone());
+        }
+        self.is_started()
+    }
+
     /// Runs `connection` to its end, calling `shut_down` on it once the drain starts.
     async fn run<C: Future>(
         &self,
@@ -180,17 +522,7 @@ impl DrainSignal {
             if let Poll::Ready(output) = connection.as_mut().poll(cx) {
                 return Poll::Ready(Some(output));
             }
-            if !registered
-                .as_ref()
-                .is_some_and(|waker| waker.will_wake(cx.waker()))
-            {
-                // Registers this waker; a signal given before completes it at once.
-                if signal.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                registered = Some(cx.waker().clone());
-            }
-            if self.started.load(Ordering::Acquire) {
+            if self.poll_started(signal.as_mut(), &mut registered, cx) {
                 Poll::Ready(None)
             } else {
                 Poll::Pending
@@ -242,22 +574,27 @@ impl HoldUpgradeResponse {
 /// for (see [`HoldUpgradeResponse`]).
 pub(crate) struct ServedStream {
     stream: TcpStream,
+    /// Bytes the own HTTP/1.1 path read before handing the connection to hyper, read
+    /// again first.
+    replay: Bytes,
     hold: Arc<AtomicBool>,
     held: Vec<u8>,
 }
 
 impl ServedStream {
-    fn new(stream: TcpStream) -> Self {
+    fn new(stream: TcpStream, replay: Bytes) -> Self {
         Self {
             stream,
+            replay,
             hold: Arc::new(AtomicBool::new(false)),
             held: Vec::new(),
         }
     }
 
-    /// The stream, and the bytes held back that must be written before anything else.
-    pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>) {
-        (self.stream, self.held)
+    /// The stream, the bytes held back that must be written before anything else, and
+    /// the replayed bytes hyper did not read (they come before the stream's).
+    pub(crate) fn into_parts(self) -> (TcpStream, Vec<u8>, Bytes) {
+        (self.stream, self.held, self.replay)
     }
 
     fn holding(&self) -> bool {
@@ -271,6 +608,11 @@ impl AsyncRead for ServedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.replay.is_empty() {
+            let len = self.replay.len().min(buf.remaining());
+            buf.put_slice(&self.replay.split_to(len));
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 }
@@ -452,7 +794,7 @@ mod tests {
         }
     }
 
-    impl Service<Request<Incoming>> for Gated {
+    impl Service<Request<RequestBody>> for Gated {
         type Response = Response<http_body_util::Full<Bytes>>;
         type Error = Infallible;
         type Future = std::future::Ready<Result<Self::Response, Infallible>>;
@@ -466,7 +808,7 @@ mod tests {
             }
         }
 
-        fn call(&mut self, _request: Request<Incoming>) -> Self::Future {
+        fn call(&mut self, _request: Request<RequestBody>) -> Self::Future {
             self.calls.fetch_add(1, Ordering::SeqCst);
             std::future::ready(Ok(Response::new(http_body_util::Full::new(
                 Bytes::from_static(b"called"),
@@ -569,7 +911,7 @@ mod tests {
     #[tokio::test]
     async fn writes_pass_through_until_holding_is_asked_then_are_kept_for_the_driver() {
         let (server, mut client) = connected_pair().await;
-        let mut served = ServedStream::new(server);
+        let mut served = ServedStream::new(server, Bytes::new());
         served.write_all(b"before ").await.unwrap();
         let mut buffer = [0u8; 64];
         let read = client.read(&mut buffer).await.unwrap();
@@ -584,12 +926,305 @@ mod tests {
         let written = served.write_vectored(&slices).await.unwrap();
         assert_eq!(written, 19);
         served.flush().await.unwrap();
-        let (mut stream, held) = served.into_parts();
+        let (mut stream, held, replay) = served.into_parts();
         assert_eq!(held, b"HTTP/1.1 101 Switching Protocols");
+        assert!(replay.is_empty());
 
         // Nothing reached the client until the driver writes the held bytes itself.
         stream.write_all(b"!").await.unwrap();
         let read = client.read(&mut buffer).await.unwrap();
         assert_eq!(&buffer[..read], b"!");
+    }
+
+    /// Answers `<method> <path and query> <body>`; a query with `unsized` gives a body
+    /// of unknown length, and `slow` one that comes after a pause.
+    #[derive(Clone)]
+    struct Echo;
+
+    /// A body that does not say its length, and may make its reader wait once.
+    struct Unsized {
+        data: Option<Bytes>,
+        pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+
+    impl Body for Unsized {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+            if let Some(pause) = &mut self.pause {
+                std::task::ready!(pause.as_mut().poll(cx));
+                self.pause = None;
+            }
+            Poll::Ready(
+                self.data
+                    .take()
+                    .map(|data| Ok(http_body::Frame::data(data))),
+            )
+        }
+    }
+
+    type EchoBody = http_body_util::Either<http_body_util::Full<Bytes>, Unsized>;
+
+    impl Service<Request<RequestBody>> for Echo {
+        type Response = Response<EchoBody>;
+        type Error = Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Response<EchoBody>, Infallible>> + Send>>;
+
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+            Box::pin(async move {
+                use http_body_util::BodyExt;
+                let (parts, body) = request.into_parts();
+                let body = body.collect().await.map(|body| body.to_bytes());
+                let text = Bytes::from(format!(
+                    "{} {} {}",
+                    parts.method,
+                    parts.uri,
+                    String::from_utf8_lossy(&body.unwrap_or_default())
+                ));
+                let query = parts.uri.query().unwrap_or("");
+                let body = if query.contains("unsized") {
+                    let pause = query
+                        .contains("slow")
+                        .then(|| Box::pin(tokio::time::sleep(Duration::from_millis(20))));
+                    http_body_util::Either::Right(Unsized {
+                        data: Some(text),
+                        pause,
+                    })
+                } else {
+                    http_body_util::Either::Left(http_body_util::Full::new(text))
+                };
+                Ok(Response::new(body))
+            })
+        }
+    }
+
+    /// Starts `serve` with [`Echo`]; returns a client connected to it.
+    async fn echo_client() -> TcpStream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(serve(listener, Echo, std::future::pending()));
+        TcpStream::connect(address).await.unwrap()
+    }
+
+    /// Reads until `count` answers have come whole (or the stream ends); returns them
+    /// with the `date` header's value replaced by `D`.
+    async fn answers(client: &mut TcpStream, count: usize) -> String {
+        let mut got = Vec::new();
+        let mut buffer = [0u8; 1024];
+        loop {
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if whole_answers(&text) >= count {
+                return without_dates(&text);
+            }
+            let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buffer))
+                .await
+                .expect("answers in time")
+                .unwrap();
+            if read == 0 {
+                return without_dates(&text);
+            }
+            got.extend_from_slice(&buffer[..read]);
+        }
+    }
+
+    /// How many whole answers `text` holds (each framed by length or chunks).
+    fn whole_answers(text: &str) -> usize {
+        let mut rest = text;
+        let mut count = 0;
+        while let Some(end) = rest.find("\r\n\r\n") {
+            let head = &rest[..end];
+            let body = &rest[end + 4..];
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length: "))
+                .map(|len| len.parse::<usize>().unwrap());
+            let body_len = match length {
+                Some(len) if body.len() >= len => len,
+                Some(_) => return count,
+                None if head.contains("transfer-encoding: chunked") => {
+                    match body.find("0\r\n\r\n") {
+                        Some(at) => at + 5,
+                        None => return count,
+                    }
+                }
+                None => 0,
+            };
+            count += 1;
+            rest = &body[body_len..];
+        }
+        count
+    }
+
+    fn without_dates(text: &str) -> String {
+        text.split("\r\n")
+            .map(|line| {
+                if line.starts_with("date: ") {
+                    "date: D"
+                } else {
+                    line
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+
+    #[tokio::test]
+    async fn pipelined_requests_are_answered_in_order_on_one_connection() {
+        let mut client = echo_client().await;
+        client
+            .write_all(
+                b"GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            answers(&mut client, 2).await,
+            "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 11\r\n\r\nGET /a?x=1 \
+             HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 13\r\n\r\nPOST /b hello"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_in_pieces_is_read_whole() {
+        let mut client = echo_client().await;
+        client
+            .write_all(b"POST /b HTTP/1.1\r\nContent-Le")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        client.write_all(b"ngth: 10\r\n\r\n4hel").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        client.write_all(b"lo 123").await.unwrap();
+        assert_eq!(
+            answers(&mut client, 1).await,
+            "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 18\r\n\r\nPOST /b 4hello 123"
+        );
+    }
+
+    #[tokio::test]
+    async fn connection_close_is_answered_then_the_connection_closes() {
+        let mut client = echo_client().await;
+        client
+            .write_all(b"GET /c HTTP/1.1\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        // `answers` reads to the end of the stream when the second never comes.
+        assert_eq!(
+            answers(&mut client, 2).await,
+            "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 7\r\nconnection: close\r\n\r\nGET /c "
+        );
+    }
+
+    #[tokio::test]
+    async fn bodies_of_unknown_length_are_chunked() {
+        let mut client = echo_client().await;
+        client
+            .write_all(b"GET /u?unsized HTTP/1.1\r\n\r\nGET /u?unsized&slow HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(
+            answers(&mut client, 2).await,
+            "HTTP/1.1 200 OK\r\ndate: D\r\ntransfer-encoding: chunked\r\n\r\n\
+             f\r\nGET /u?unsized \r\n0\r\n\r\n\
+             HTTP/1.1 200 OK\r\ndate: D\r\ntransfer-encoding: chunked\r\n\r\n\
+             14\r\nGET /u?unsized&slow \r\n0\r\n\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn after_a_request_for_hyper_the_connection_stays_with_hyper() {
+        let mut client = echo_client().await;
+        // The own path answers the GET; the chunked POST, bytes already read included,
+        // goes to hyper, and so does the GET after it.
+        client
+            .write_all(
+                b"GET /own HTTP/1.1\r\n\r\nPOST /h HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /after HTTP/1.1\r\n\r\n",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            answers(&mut client, 3).await,
+            "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 9\r\n\r\nGET /own \
+             HTTP/1.1 200 OK\r\ncontent-length: 13\r\ndate: D\r\n\r\nPOST /h hello\
+             HTTP/1.1 200 OK\r\ncontent-length: 11\r\ndate: D\r\n\r\nGET /after "
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_heads_get_hyper_s_400_and_a_close() {
+        for head in [
+            &b"GET / HTTP/1.1\r\nx: a\x7fb\r\n\r\n"[..],
+            b"GET /a\xffb HTTP/1.1\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+        ] {
+            let mut client = echo_client().await;
+            client.write_all(head).await.unwrap();
+            assert_eq!(
+                answers(&mut client, 2).await,
+                "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: D\r\n\r\n",
+                "{}",
+                head.escape_ascii()
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_gone_before_its_answer_drops_the_request() {
+        // The answer never comes; the request's future must be dropped once the client
+        // closes, as a long-poll's is.
+        #[derive(Clone)]
+        struct Never(Arc<AtomicBool>);
+        struct DropFlag(Arc<AtomicBool>);
+        impl Drop for DropFlag {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        impl Service<Request<RequestBody>> for Never {
+            type Response = Response<http_body_util::Full<Bytes>>;
+            type Error = Infallible;
+            type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+            fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+                Poll::Ready(Ok(()))
+            }
+            fn call(&mut self, _request: Request<RequestBody>) -> Self::Future {
+                let flag = DropFlag(self.0.clone());
+                Box::pin(async move {
+                    let _flag = flag;
+                    std::future::pending().await
+                })
+            }
+        }
+        let dropped = Arc::new(AtomicBool::new(false));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(serve(
+            listener,
+            Never(dropped.clone()),
+            std::future::pending(),
+        ));
+        let mut client = TcpStream::connect(address).await.unwrap();
+        client
+            .write_all(b"GET /wait HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!dropped.load(Ordering::SeqCst), "still waiting");
+        drop(client);
+        for _ in 0..100 {
+            if dropped.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the request was not dropped");
     }
 }

@@ -177,8 +177,9 @@ impl WebSocket {
         // held with the first frames.
         let (io, out) = match upgraded.downcast::<TokioIo<ServedStream>>() {
             Ok(parts) => {
-                let (stream, held) = parts.io.into_inner().into_parts();
+                let (stream, held, replay) = parts.io.into_inner().into_parts();
                 reader.extend(&parts.read_buf);
+                reader.extend(&replay);
                 (WsIo::Direct(stream), BytesMut::from(&held[..]))
             }
             Err(upgraded) => (WsIo::Upgraded(TokioIo::new(upgraded)), BytesMut::new()),

@@ -21,8 +21,8 @@ use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tidings_engine::RequestBody;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -46,7 +46,7 @@ impl TestServer {
     /// Starts serving `service` with [`tidings_engine::serve`].
     pub async fn start<S, B>(service: S) -> Self
     where
-        S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        S: Service<Request<RequestBody>, Response = Response<B>, Error = Infallible>
             + Clone
             + Send
             + 'static,

@@ -18,7 +18,7 @@ async fn layer_serves_socket_io_and_passes_other_paths_on() {
     io.ns("/", |socket| async move {
         let _ = socket.emit("hello", &"from the layer");
     });
-    let app = tower_service_fn(|request: Request<hyper::body::Incoming>| async move {
+    let app = tower_service_fn(|request: Request<tidings_engine::RequestBody>| async move {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
             "app {}",
             request.uri().path()
@@ -89,7 +89,7 @@ async fn client_files_can_be_turned_off() {
 /// A `tower` service from an async function (what `tower::service_fn` does).
 fn tower_service_fn<F, Fut>(f: F) -> ServiceFn<F>
 where
-    F: FnMut(Request<hyper::body::Incoming>) -> Fut,
+    F: FnMut(Request<tidings_engine::RequestBody>) -> Fut,
 {
     ServiceFn(f)
 }
@@ -97,9 +97,9 @@ where
 #[derive(Clone)]
 struct ServiceFn<F>(F);
 
-impl<F, Fut, R> tower_service::Service<Request<hyper::body::Incoming>> for ServiceFn<F>
+impl<F, Fut, R> tower_service::Service<Request<tidings_engine::RequestBody>> for ServiceFn<F>
 where
-    F: FnMut(Request<hyper::body::Incoming>) -> Fut,
+    F: FnMut(Request<tidings_engine::RequestBody>) -> Fut,
     Fut: std::future::Future<Output = Result<R, Infallible>>,
 {
     type Response = R;
@@ -113,7 +113,7 @@ where
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<hyper::body::Incoming>) -> Fut {
+    fn call(&mut self, request: Request<tidings_engine::RequestBody>) -> Fut {
         (self.0)(request)
     }
 }
