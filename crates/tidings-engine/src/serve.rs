@@ -1014,6 +1014,14 @@ mod tests {
         TcpStream::connect(address).await.unwrap()
     }
 
+    /// Sends `bytes` to a fresh [`Echo`] server and reads `count` answers (see
+    /// [`answers`]).
+    async fn exchange(bytes: &[u8], count: usize) -> String {
+        let mut client = echo_client().await;
+        client.write_all(bytes).await.unwrap();
+        answers(&mut client, count).await
+    }
+
     /// Reads until `count` answers have come whole (or the stream ends); returns them
     /// with the `date` header's value replaced by `D`.
     async fn answers(client: &mut TcpStream, count: usize) -> String {
@@ -1078,15 +1086,12 @@ mod tests {
 
     #[tokio::test]
     async fn pipelined_requests_are_answered_in_order_on_one_connection() {
-        let mut client = echo_client().await;
-        client
-            .write_all(
-                b"GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
-            )
-            .await
-            .unwrap();
         assert_eq!(
-            answers(&mut client, 2).await,
+            exchange(
+                b"GET /a?x=1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+                2
+            )
+            .await,
             "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 11\r\n\r\nGET /a?x=1 \
              HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 13\r\n\r\nPOST /b hello"
         );
@@ -1111,27 +1116,25 @@ mod tests {
 
     #[tokio::test]
     async fn connection_close_is_answered_then_the_connection_closes() {
-        let mut client = echo_client().await;
-        client
-            .write_all(b"GET /c HTTP/1.1\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n")
-            .await
-            .unwrap();
         // `answers` reads to the end of the stream when the second never comes.
         assert_eq!(
-            answers(&mut client, 2).await,
+            exchange(
+                b"GET /c HTTP/1.1\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\n\r\n",
+                2
+            )
+            .await,
             "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 7\r\nconnection: close\r\n\r\nGET /c "
         );
     }
 
     #[tokio::test]
     async fn bodies_of_unknown_length_are_chunked() {
-        let mut client = echo_client().await;
-        client
-            .write_all(b"GET /u?unsized HTTP/1.1\r\n\r\nGET /u?unsized&slow HTTP/1.1\r\n\r\n")
-            .await
-            .unwrap();
         assert_eq!(
-            answers(&mut client, 2).await,
+            exchange(
+                b"GET /u?unsized HTTP/1.1\r\n\r\nGET /u?unsized&slow HTTP/1.1\r\n\r\n",
+                2
+            )
+            .await,
             "HTTP/1.1 200 OK\r\ndate: D\r\ntransfer-encoding: chunked\r\n\r\n\
              f\r\nGET /u?unsized \r\n0\r\n\r\n\
              HTTP/1.1 200 OK\r\ndate: D\r\ntransfer-encoding: chunked\r\n\r\n\
@@ -1141,17 +1144,14 @@ mod tests {
 
     #[tokio::test]
     async fn after_a_request_for_hyper_the_connection_stays_with_hyper() {
-        let mut client = echo_client().await;
         // The own path answers the GET; the chunked POST, bytes already read included,
         // goes to hyper, and so does the GET after it.
-        client
-            .write_all(
-                b"GET /own HTTP/1.1\r\n\r\nPOST /h HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /after HTTP/1.1\r\n\r\n",
-            )
-            .await
-            .unwrap();
         assert_eq!(
-            answers(&mut client, 3).await,
+            exchange(
+                b"GET /own HTTP/1.1\r\n\r\nPOST /h HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /after HTTP/1.1\r\n\r\n",
+                3
+            )
+            .await,
             "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 9\r\n\r\nGET /own \
              HTTP/1.1 200 OK\r\ncontent-length: 13\r\ndate: D\r\n\r\nPOST /h hello\
              HTTP/1.1 200 OK\r\ncontent-length: 11\r\ndate: D\r\n\r\nGET /after "
@@ -1165,10 +1165,8 @@ mod tests {
             b"GET /a\xffb HTTP/1.1\r\n\r\n",
             b"POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
         ] {
-            let mut client = echo_client().await;
-            client.write_all(head).await.unwrap();
             assert_eq!(
-                answers(&mut client, 2).await,
+                exchange(head, 2).await,
                 "HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\ndate: D\r\n\r\n",
                 "{}",
                 head.escape_ascii()
