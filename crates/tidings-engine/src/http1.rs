@@ -142,6 +142,19 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
     })
 }
 
+/// Whether the bytes from `from` on may end a head (an empty line, CRLF or bare LF, as
+/// `httparse` takes both). A head that trickles in is parsed again only when this says
+/// so, not on every read: a client sending a long head a byte at a time would otherwise
+/// make each read rescan everything before it.
+pub(crate) fn head_may_end(buf: &[u8], from: usize) -> bool {
+    // Back up two bytes: the end may straddle the previous read.
+    let start = from.saturating_sub(2).min(buf.len());
+    memchr::memchr_iter(b'\n', &buf[start..]).any(|at| {
+        let after = &buf[start + at + 1..];
+        after.starts_with(b"\n") || after.starts_with(b"\r\n")
+    })
+}
+
 /// Whether the request line at the start of `buf` asks for the WebSocket transport.
 fn wants_websocket(buf: &[u8]) -> bool {
     let line = memchr::memchr(b'\n', buf).map_or(buf, |end| &buf[..end]);
@@ -367,6 +380,24 @@ mod tests {
             b"GET /?transport=polling&websocket=1 HTTP/1.1\r\n"
         ));
         assert!(!wants_websocket(b"GET /transport/websocket HTTP/1.1\r\n"));
+    }
+
+    #[test]
+    fn a_head_may_end_only_where_an_empty_line_is() {
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert!(head_may_end(head, 0));
+        assert!(!head_may_end(&head[..head.len() - 1], 0));
+        assert!(!head_may_end(&head[..head.len() - 2], 0));
+        // The head split over two reads, at every point: not after the first read,
+        // found after the second from where it began.
+        for split in 1..head.len() {
+            assert!(!head_may_end(&head[..split], 0), "split at {split}");
+            assert!(head_may_end(head, split), "split at {split}");
+        }
+        assert!(head_may_end(b"GET / HTTP/1.1\n\n", 15));
+        assert!(!head_may_end(b"GET / HTTP/1.1\r\nA: b\r\n", 0));
+        assert!(!head_may_end(b"", 0));
+        assert!(!head_may_end(b"ab", 10));
     }
 
     #[test]

@@ -165,17 +165,26 @@ where
             // A whole head, and the body that follows it, within the header timeout.
             let deadline = tokio::time::Instant::now() + HEADER_READ_TIMEOUT;
             let mut armed = false;
+            let mut known: Option<own::Head> = None;
+            // How much of `buf` has been looked at for the end of the head.
+            let mut scanned = 0;
             let head = loop {
-                match own::parse(&buf) {
-                    Parsed::Request(head) if buf.len() >= head.len + head.body_len => break head,
-                    // A body still coming: bounded, as the head limits its length.
-                    Parsed::Request(_) => {}
-                    Parsed::Partial if buf.len() < MAX_HEAD_SIZE => {}
-                    // Hyper answers a head over the limit with its 431.
-                    Parsed::Partial | Parsed::Handoff => {
-                        return Ok(Some((stream, buf.freeze())));
+                if known.is_none() && (scanned == 0 || own::head_may_end(&buf, scanned)) {
+                    match own::parse(&buf) {
+                        Parsed::Request(head) => known = Some(head),
+                        Parsed::Partial => {}
+                        Parsed::Handoff => return Ok(Some((stream, buf.freeze()))),
                     }
                 }
+                // The body may still be coming: bounded, as the head limits its length.
+                if let Some(head) = known.take_if(|head| buf.len() >= head.len + head.body_len) {
+                    break head;
+                }
+                if known.is_none() && buf.len() >= MAX_HEAD_SIZE {
+                    // hyper answers a head over the limit with its 431.
+                    return Ok(Some((stream, buf.freeze())));
+                }
+                scanned = buf.len();
                 let idle = buf.is_empty();
                 let wait = poll_fn(|cx| {
                     match poll_read_some(&mut stream, &mut buf, cx) {
@@ -1111,6 +1120,20 @@ mod tests {
         assert_eq!(
             answers(&mut client, 1).await,
             "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 18\r\n\r\nPOST /b 4hello 123"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_head_sent_a_byte_at_a_time_is_answered() {
+        let mut client = echo_client().await;
+        client.set_nodelay(true).unwrap();
+        for byte in b"GET /slow?a=1 HTTP/1.1\r\nHost: t\r\n\r\n" {
+            client.write_all(&[*byte]).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(
+            answers(&mut client, 1).await,
+            "HTTP/1.1 200 OK\r\ndate: D\r\ncontent-length: 14\r\n\r\nGET /slow?a=1 "
         );
     }
 
