@@ -153,9 +153,9 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     /// Serves the plain requests of long-polling itself (see [`http1`](crate::http1)):
-    /// hyper took about half the CPU of a long-polling round trip. Returns the stream and
-    /// the bytes read so far when a request is for hyper, `None` when the connection is
-    /// done.
+    /// hyper was about half the user-space work of a long-polling round trip. Returns the
+    /// stream and the bytes read so far when a request is for hyper, `None` when the
+    /// connection is done.
     async fn own_path(&mut self, mut stream: TcpStream) -> io::Result<Option<(TcpStream, Bytes)>> {
         let mut buf = BytesMut::new();
         let mut drain_signal = std::pin::pin!(self.drain.notify.notified());
