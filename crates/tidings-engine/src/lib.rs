@@ -44,6 +44,9 @@ mod clock;
 mod config;
 mod connection;
 mod engine;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz_support;
 mod handler;
 mod http1;
 mod log;
