@@ -4,6 +4,7 @@
 //! `Expect`, HTTP/1.0, other methods, anything malformed) is handed to hyper with the
 //! bytes already read, so the unusual cases keep hyper's full handling.
 
+use std::fmt::Write as _;
 use std::ops::Range;
 use std::time::SystemTime;
 
@@ -42,7 +43,7 @@ pub(crate) struct Head {
     /// The client asked to close the connection after this answer.
     pub(crate) close: bool,
     post: bool,
-    target: Range<usize>,
+    target: Span,
     /// Each header's name and value, the first `header_count` of them.
     headers: [(Span, Span); MAX_HEADERS],
     header_count: usize,
@@ -136,7 +137,7 @@ pub(crate) fn parse(buf: &[u8]) -> Parsed {
         body_len,
         close,
         post,
-        target: Span::of(buf, path.as_bytes()).range(),
+        target: Span::of(buf, path.as_bytes()),
         headers,
         header_count: request.headers.len(),
     })
@@ -192,7 +193,7 @@ pub(crate) fn request<B>(head: &Head, bytes: &Bytes, body: B) -> Option<Request<
         *request.method_mut() = Method::POST;
     }
     *request.version_mut() = Version::HTTP_11;
-    *request.uri_mut() = Uri::from_maybe_shared(bytes.slice(head.target.clone())).ok()?;
+    *request.uri_mut() = Uri::from_maybe_shared(bytes.slice(head.target.range())).ok()?;
     let headers = request.headers_mut();
     let spans = &head.headers[..head.header_count];
     headers.reserve(spans.len());
@@ -257,7 +258,8 @@ pub(crate) fn write_head(
     match framing {
         Framing::Empty => {}
         Framing::Length(len) => {
-            put_header(out, b"content-length", itoa(len, &mut [0; 20]));
+            // `BytesMut` takes formatted text without an allocation of its own.
+            let _ = write!(out, "content-length: {len}\r\n");
         }
         Framing::Chunked => put_header(out, b"transfer-encoding", b"chunked"),
     }
@@ -279,26 +281,13 @@ pub(crate) fn write_chunk(out: &mut BytesMut, data: &[u8]) {
     if data.is_empty() {
         return;
     }
-    out.put_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    let _ = write!(out, "{:x}\r\n", data.len());
     out.put_slice(data);
     out.put_slice(b"\r\n");
 }
 
 /// The end of a chunked body.
 pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
-
-/// `value` in decimal, written at the end of `digits`.
-fn itoa(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return &digits[start..];
-        }
-    }
-}
 
 /// The `Date` header's value, formatted once a second per thread.
 pub(crate) fn date_now<R>(with: impl FnOnce(&[u8]) -> R) -> R {
@@ -530,13 +519,6 @@ mod tests {
         expected.extend_from_slice(&[b'a'; 26]);
         expected.extend_from_slice(b"\r\n1\r\nz\r\n0\r\n\r\n");
         assert_eq!(&out[..], &expected[..]);
-    }
-
-    #[test]
-    fn numbers_are_written_in_decimal() {
-        for value in [0, 7, 10, 65_536, u64::MAX] {
-            assert_eq!(itoa(value, &mut [0; 20]), value.to_string().as_bytes());
-        }
     }
 
     #[test]

@@ -77,12 +77,15 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     let nodelay_inherited = set_nodelay_for_all(&listener);
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
+    let mut hyper = http1::Builder::new();
+    hyper
+        .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_header_size(MAX_HEAD_SIZE);
-    let http = Arc::new(http);
-    let drain = Arc::new(DrainSignal::default());
+    let shared = Arc::new(Shared {
+        hyper,
+        drain: DrainSignal::default(),
+    });
     let connections = TaskTracker::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -104,35 +107,39 @@ where
         let mut connection = Served {
             service: service.clone(),
             peer,
-            drain: drain.clone(),
+            shared: shared.clone(),
         };
-        let http = http.clone();
         connections.spawn(async move {
             let error = match connection.own_path(stream).await {
                 Ok(None) => return,
-                Ok(Some((stream, replay))) => {
-                    match connection.by_hyper(&http, stream, replay).await {
-                        Ok(()) => return,
-                        Err(error) => error.to_string(),
-                    }
-                }
+                Ok(Some((stream, replay))) => match connection.by_hyper(stream, replay).await {
+                    Ok(()) => return,
+                    Err(error) => error.to_string(),
+                },
                 Err(error) => error.to_string(),
             };
             tracing::debug!(%peer, %error, "http connection ended with an error");
         });
     }
     drop(listener);
-    drain.start();
+    shared.drain.start();
     connections.close();
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, connections.wait()).await;
     Ok(())
+}
+
+/// What every connection of one `serve` shares.
+struct Shared {
+    /// The HTTP/1.1 settings of connections handed to hyper.
+    hyper: http1::Builder,
+    drain: DrainSignal,
 }
 
 /// One accepted connection and what serving it needs.
 struct Served<S> {
     service: S,
     peer: SocketAddr,
-    drain: Arc<DrainSignal>,
+    shared: Arc<Shared>,
 }
 
 /// Why the own path stopped waiting for bytes.
@@ -158,12 +165,13 @@ where
     /// connection is done.
     async fn own_path(&mut self, mut stream: TcpStream) -> io::Result<Option<(TcpStream, Bytes)>> {
         let mut buf = BytesMut::new();
-        let mut drain_signal = std::pin::pin!(self.drain.notify.notified());
+        let drain = &self.shared.drain;
+        let mut drain_signal = std::pin::pin!(drain.notify.notified());
         let mut drain_waker: Option<Waker> = None;
         let mut timer = std::pin::pin!(tokio::time::sleep(HEADER_READ_TIMEOUT));
         loop {
-            // A whole head, and the body that follows it, within the header timeout.
-            let deadline = tokio::time::Instant::now() + HEADER_READ_TIMEOUT;
+            // A whole head, and the body that follows it, within the header timeout,
+            // counted from the first read that has to wait (no clock read otherwise).
             let mut armed = false;
             let mut known: Option<own::Head> = None;
             // How much of `buf` has been looked at for the end of the head.
@@ -192,15 +200,13 @@ where
                         Poll::Ready(Ok(_)) => return Poll::Ready(Wait::Read),
                         Poll::Pending => {}
                     }
-                    if idle
-                        && self
-                            .drain
-                            .poll_started(drain_signal.as_mut(), &mut drain_waker, cx)
-                    {
+                    if idle && drain.poll_started(drain_signal.as_mut(), &mut drain_waker, cx) {
                         return Poll::Ready(Wait::Stop);
                     }
                     if !armed {
-                        timer.as_mut().reset(deadline);
+                        timer
+                            .as_mut()
+                            .reset(tokio::time::Instant::now() + HEADER_READ_TIMEOUT);
                         armed = true;
                     }
                     timer.as_mut().poll(cx).map(|()| Wait::Stop)
@@ -225,35 +231,16 @@ where
                 return Ok(Some((stream, replay.freeze())));
             };
             drop(head_bytes);
-            let mut request = request.map(|()| RequestBody::full(body));
-            if may_open_session(&request) {
-                request.extensions_mut().insert(RemoteAddr(self.peer));
-            }
+            let request = with_peer(request.map(|()| RequestBody::full(body)), self.peer);
             let mut service = self.service.clone();
             if let Err(never) = poll_fn(|cx| service.poll_ready(cx)).await {
                 match never {}
             }
-            let mut answer = std::pin::pin!(service.call(request));
-            // Wait for the answer, watching the socket: a client that goes away while its
-            // long-poll waits drops the request, as hyper does.
-            let answered = poll_fn(|cx| {
-                if let Poll::Ready(Ok(response)) = answer.as_mut().poll(cx) {
-                    return Poll::Ready(Some(response));
-                }
-                while buf.len() < MAX_HEAD_SIZE + own::MAX_BODY {
-                    match poll_read_some(&mut stream, &mut buf, cx) {
-                        Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(None),
-                        Poll::Ready(Ok(_)) => {}
-                        Poll::Pending => break,
-                    }
-                }
-                Poll::Pending
-            })
-            .await;
-            let Some(response) = answered else {
+            let answer = service.call(request);
+            let Some(response) = answer_or_hangup(answer, &mut stream, &mut buf).await else {
                 return Ok(None);
             };
-            let close = head.close || self.drain.is_started();
+            let close = head.close || drain.is_started();
             if write_response(&mut stream, response, close).await? {
                 let _ = stream.shutdown().await;
                 return Ok(None);
@@ -262,23 +249,13 @@ where
     }
 
     /// Serves the rest of the connection with hyper, `replay` first.
-    async fn by_hyper(
-        &mut self,
-        http: &http1::Builder,
-        stream: TcpStream,
-        replay: Bytes,
-    ) -> Result<(), hyper::Error> {
+    async fn by_hyper(&mut self, stream: TcpStream, replay: Bytes) -> Result<(), hyper::Error> {
         let stream = ServedStream::new(stream, replay);
         let hold = HoldUpgradeResponse(stream.hold.clone());
         let peer = self.peer;
         let service = self.service.clone();
         let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
-            let mut request = request.map(RequestBody::streaming);
-            // Only a GET without a session id can open a session, the one reader of the
-            // address; the others skip the extension (three allocations a request).
-            if may_open_session(&request) {
-                request.extensions_mut().insert(RemoteAddr(peer));
-            }
+            let mut request = with_peer(request.map(RequestBody::streaming), peer);
             // Only an upgrade can be held back; other requests skip the extension.
             if request.headers().contains_key(http::header::UPGRADE) {
                 request.extensions_mut().insert(hold.clone());
@@ -304,14 +281,41 @@ where
                 answer.await
             }
         });
-        let connection = http
+        let connection = self
+            .shared
+            .hyper
             .serve_connection(TokioIo::new(stream), handler)
             .with_upgrades();
         let connection = std::pin::pin!(connection);
-        self.drain
+        self.shared
+            .drain
             .run(connection, |connection| connection.graceful_shutdown())
             .await
     }
+}
+
+/// Waits for `answer`, watching the socket: a client that goes away while its long-poll
+/// waits drops the request (`None`), as hyper does. Bytes that come meanwhile (a
+/// pipelined request) are kept in `buf`, up to the most one request may take.
+async fn answer_or_hangup<F, R>(answer: F, stream: &mut TcpStream, buf: &mut BytesMut) -> Option<R>
+where
+    F: Future<Output = Result<R, Infallible>>,
+{
+    let mut answer = std::pin::pin!(answer);
+    poll_fn(|cx| {
+        if let Poll::Ready(Ok(response)) = answer.as_mut().poll(cx) {
+            return Poll::Ready(Some(response));
+        }
+        while buf.len() < MAX_HEAD_SIZE + own::MAX_BODY {
+            match poll_read_some(stream, buf, cx) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(None),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Pending => break,
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// How many bytes one read of the own path takes from the socket.
@@ -548,6 +552,15 @@ impl DrainSignal {
     }
 }
 
+/// Gives `request` its peer's address when it can open a session, the one reader of it;
+/// the others skip the extension (three allocations a request).
+fn with_peer(mut request: Request<RequestBody>, peer: SocketAddr) -> Request<RequestBody> {
+    if may_open_session(&request) {
+        request.extensions_mut().insert(RemoteAddr(peer));
+    }
+    request
+}
+
 /// Whether `request` can open an Engine.IO session: a GET that names no session id.
 fn may_open_session<B>(request: &Request<B>) -> bool {
     request.method() == http::Method::GET
@@ -619,7 +632,8 @@ impl AsyncRead for ServedStream {
     ) -> Poll<io::Result<()>> {
         if !self.replay.is_empty() {
             let len = self.replay.len().min(buf.remaining());
-            buf.put_slice(&self.replay.split_to(len));
+            buf.put_slice(&self.replay[..len]);
+            bytes::Buf::advance(&mut self.replay, len);
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.stream).poll_read(cx, buf)
