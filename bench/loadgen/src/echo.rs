@@ -5,7 +5,9 @@
 //! runs from just before the send to the arrival of the ack; samples sent during the
 //! warm-up are dropped. Prints `echo <sent> <acked> <errors>`, `hist <histogram>` and
 //! `slow <ms>:<µs>,…`: each measured round trip of 1 ms or more (the first 2,000), with
-//! when it was sent, counted from the start of the window.
+//! when it was sent, counted from the start of the window; and `late <n>`: how many
+//! measured sends left [`LATE`] or more after their time, which only a stall of the
+//! generator itself makes.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -50,6 +52,9 @@ struct Totals {
     /// Measured round trips of 1 ms or more, as (ms since the window opened, µs), the
     /// first `MAX_SLOW`: whether they come in bursts says if the server stalled.
     slow: Vec<(u64, u64)>,
+    /// Measured sends made [`LATE`] or more after their scheduled time: the generator
+    /// itself was held off its core, and the clients that fell due meanwhile send at once.
+    late: u64,
 }
 
 /// Round trips from this many µs up are listed one by one.
@@ -95,6 +100,20 @@ impl Pending {
     }
 }
 
+/// Counts a send made at `sent_at` for the time `due` (see [`Totals::late`]).
+fn record_send(totals: &Mutex<Totals>, schedule: &Schedule, due: Instant, sent_at: Instant) {
+    let mut totals = totals.lock().unwrap_or_else(|poison| poison.into_inner());
+    totals.sent += 1;
+    if due >= schedule.measure_from && sent_at.saturating_duration_since(due) >= LATE {
+        totals.late += 1;
+    }
+}
+
+/// A send this much after its time counts as late. tokio's timers fire on whole
+/// milliseconds, so a send that nothing held up can leave up to about 2 ms after its
+/// time; 5 ms means the generator fell several sends behind.
+const LATE: Duration = Duration::from_millis(5);
+
 fn record(totals: &Mutex<Totals>, schedule: &Schedule, sent_at: Instant, acked_at: Instant) {
     let mut totals = totals.lock().unwrap_or_else(|poison| poison.into_inner());
     totals.acked += 1;
@@ -133,7 +152,7 @@ async fn ws_client(
                 let now = Instant::now();
                 pending.sent.push_back((id, now));
                 conn.send(Opcode::Text, &echo_message(id)).await?;
-                totals.lock().unwrap_or_else(|poison| poison.into_inner()).sent += 1;
+                record_send(&totals, &schedule, next, now);
                 next += schedule.period;
             }
             filled = conn.fill() => {
@@ -200,9 +219,10 @@ async fn polling_client(
             tokio::select! {
                 () = tokio::time::sleep_until(next), if next < schedule.stop => {
                     id += 1;
-                    pending.sent.push_back((id, Instant::now()));
+                    let now = Instant::now();
+                    pending.sent.push_back((id, now));
                     post.request(&path, Some(&echo_message(id))).await?;
-                    totals.lock().unwrap_or_else(|poison| poison.into_inner()).sent += 1;
+                    record_send(&totals, &schedule, next, now);
                     next += schedule.period;
                 }
                 received = rx.recv() => {
@@ -310,6 +330,7 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<()> {
         .map(|(millis, micros)| format!("{millis}:{micros}"))
         .collect();
     println!("slow {}", slow.join(","));
+    println!("late {}", totals.late);
     Ok(())
 }
 
@@ -385,5 +406,25 @@ mod tests {
         assert_eq!(totals.acked, 3);
         assert_eq!(totals.rtt.count(), 2);
         assert_eq!(totals.slow, [(250, 1_500)]);
+    }
+
+    #[test]
+    fn sends_five_milliseconds_after_their_time_are_late() {
+        let start = Instant::now();
+        let schedule = Schedule {
+            start,
+            period: Duration::from_millis(100),
+            measure_from: start + Duration::from_secs(1),
+            stop: start + Duration::from_secs(5),
+        };
+        let totals = Mutex::new(Totals::default());
+        // Late during the warm-up: sent, not counted as late.
+        record_send(&totals, &schedule, start, start + Duration::from_millis(5));
+        let due = schedule.measure_from + Duration::from_millis(200);
+        record_send(&totals, &schedule, due, due + Duration::from_micros(4_999));
+        record_send(&totals, &schedule, due, due + Duration::from_millis(5));
+        let totals = totals.into_inner().unwrap();
+        assert_eq!(totals.sent, 3);
+        assert_eq!(totals.late, 1);
     }
 }

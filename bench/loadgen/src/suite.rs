@@ -718,6 +718,10 @@ impl Suite {
         let prefix = if transport == "polling" { "ep" } else { "ew" };
         insert_percentiles(values, prefix, &rtt);
         values.insert(key(prefix, "cpu"), cpu as f64 / acked as f64);
+        let late = line("late ")
+            .and_then(|count| count.parse::<u64>().ok())
+            .context("echo late count")?;
+        values.insert(key(prefix, "late"), late as f64);
         values.insert(
             "foreign",
             values.get("foreign").copied().unwrap_or(0.0) + foreign as f64 / 1e6,
@@ -934,6 +938,12 @@ const METRICS: &[Metric] = &[
         digits: 1,
     },
     Metric {
+        key: "ew.late",
+        label: "echo over WebSocket: generator's sends ≥ 5 ms late (count)",
+        target: "",
+        digits: 0,
+    },
+    Metric {
         key: "ep.p50",
         label: "echo over long-polling, {ec} × 10/s: p50 (µs)",
         target: "",
@@ -962,6 +972,12 @@ const METRICS: &[Metric] = &[
         label: "echo over long-polling: server CPU per echo (µs)",
         target: "",
         digits: 1,
+    },
+    Metric {
+        key: "ep.late",
+        label: "echo over long-polling: generator's sends ≥ 5 ms late (count)",
+        target: "",
+        digits: 0,
     },
 ];
 
