@@ -382,15 +382,21 @@ mod tests {
         assert_eq!(pending.take(1), Some(now));
     }
 
-    #[test]
-    fn slow_round_trips_are_listed_with_their_send_time() {
+    /// A schedule that starts now and measures from one second on.
+    fn one_second_of_warm_up() -> Schedule {
         let start = Instant::now();
-        let schedule = Schedule {
+        Schedule {
             start,
             period: Duration::from_millis(100),
             measure_from: start + Duration::from_secs(1),
             stop: start + Duration::from_secs(5),
-        };
+        }
+    }
+
+    #[test]
+    fn slow_round_trips_are_listed_with_their_send_time() {
+        let schedule = one_second_of_warm_up();
+        let start = schedule.start;
         let totals = Mutex::new(Totals::default());
         // Sent during the warm-up: counted, not measured.
         record(&totals, &schedule, start, start + Duration::from_millis(5));
@@ -410,13 +416,8 @@ mod tests {
 
     #[test]
     fn sends_five_milliseconds_after_their_time_are_late() {
-        let start = Instant::now();
-        let schedule = Schedule {
-            start,
-            period: Duration::from_millis(100),
-            measure_from: start + Duration::from_secs(1),
-            stop: start + Duration::from_secs(5),
-        };
+        let schedule = one_second_of_warm_up();
+        let start = schedule.start;
         let totals = Mutex::new(Totals::default());
         // Late during the warm-up: sent, not counted as late.
         record_send(&totals, &schedule, start, start + Duration::from_millis(5));
