@@ -361,7 +361,8 @@ where
     });
     let mut body = std::pin::pin!(body);
     let mut sent: u64 = 0;
-    loop {
+    // A body that fails or breaks its framing ends the connection after what it sent.
+    let broken = loop {
         // Take the frames that are ready; write what is gathered before waiting for more.
         let ready = poll_fn(|cx| Poll::Ready(body.as_mut().poll_frame(cx)))
             .await
@@ -377,13 +378,12 @@ where
             }
         };
         let data = match next {
-            None => break,
+            None => break false,
             Some(Ok(Some(data))) => data,
             Some(Ok(None)) => continue,
             Some(Err(error)) => {
                 tracing::debug!(%error, "response body failed");
-                stream.write_all(&out).await?;
-                return Ok(true);
+                break true;
             }
         };
         sent += data.len() as u64;
@@ -391,24 +391,26 @@ where
             Framing::Empty => {}
             Framing::Length(len) if sent > len => {
                 tracing::debug!(len, "response body longer than its length");
-                stream.write_all(&out).await?;
-                return Ok(true);
+                break true;
             }
             Framing::Length(_) => out.extend_from_slice(&data),
             Framing::Chunked => own::write_chunk(&mut out, &data),
         }
-    }
-    match framing {
-        Framing::Chunked => out.extend_from_slice(own::LAST_CHUNK),
-        Framing::Length(len) if sent != len => {
-            tracing::debug!(len, sent, "response body shorter than its length");
-            stream.write_all(&out).await?;
-            return Ok(true);
-        }
-        Framing::Length(_) | Framing::Empty => {}
-    }
+    };
+    let broken = broken
+        || match framing {
+            Framing::Chunked => {
+                out.extend_from_slice(own::LAST_CHUNK);
+                false
+            }
+            Framing::Length(len) if sent != len => {
+                tracing::debug!(len, sent, "response body shorter than its length");
+                true
+            }
+            Framing::Length(_) | Framing::Empty => false,
+        };
     stream.write_all(&out).await?;
-    Ok(close)
+    Ok(close || broken)
 }
 
 /// The data of a body frame (`None` for trailers), or the body's error.
